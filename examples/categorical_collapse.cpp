@@ -1,0 +1,211 @@
+// categorical_collapse: the discrete case. Each generation refits a categorical distribution to M
+// draws from the previous one (Wright-Fisher resampling): rare states are lost first, the
+// heterozygosity decays as H_0 (1 - 1/M)^n and, in the end, a single state i is fixed with
+// probability p_i (see docs/theory.md).
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/example_support.hpp"
+#include "ouroboros/loop.hpp"
+#include "ouroboros/metrics/categorical.hpp"
+#include "ouroboros/models/categorical.hpp"
+#include "ouroboros/samplers.hpp"
+#include "ouroboros/stats.hpp"
+#include "ouroboros/theory.hpp"
+
+namespace {
+
+constexpr const char* kName = "categorical_collapse";
+
+void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
+  const auto summary = dir / fmt::format("{}_summary.csv", kName);
+  const auto theory = dir / fmt::format("{}_theory.csv", kName);
+  std::string s = fmt::format(
+      "set terminal pngcairo size 1400,500 noenhanced font ',10'\n"
+      "set output '{}'\nset datafile separator ','\n"
+      "set multiplot layout 1,3 title 'Categorical (Wright-Fisher) collapse: Monte Carlo mean "
+      "(95% CI), theory dashed'\nset key right top\nset grid\nset xlabel 'generation'\n",
+      (dir / fmt::format("{}.png", kName)).string());
+  for (const auto& metric : {"heterozygosity", "entropy", "support_size"}) {
+    s += fmt::format("set title '{}'\nplot ", metric);
+    int colour = 1;
+    for (const auto& run : res.runs) {
+      if (colour > 1) s += ", \\\n     ";
+      s += fmt::format(
+          "{0} using 2:8:9 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
+          "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
+          examples::summary_rows(summary, run.label, metric), run.label, colour);
+      if (std::string(metric) == "heterozygosity")
+        s += fmt::format(", \\\n     {} using 2:4 with lines lc {} dt 2 lw 2 title '{} theory'",
+                         examples::summary_rows(theory, run.label, metric), colour, run.label);
+      ++colour;
+    }
+    s += "\n";
+  }
+  s += "unset multiplot\n";
+  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Recursive refitting of a categorical distribution (Wright-Fisher resampling): loss of rare "
+      "states, heterozygosity decay and fixation, against the exact results. Writes "
+      "categorical_collapse.json, categorical_collapse_summary.csv, "
+      "categorical_collapse_theory.csv, "
+      "categorical_collapse.csv (per-replicate values, when at most 1,000,000 rows or "
+      "--write-replicates) and categorical_collapse.png into --out.",
+      kName};
+  examples::common_options o;
+  o.samples = {100};
+  o.generations = 500;
+  o.replicates = 2000;
+  std::vector<double> probs{0.5, 0.3, 0.15, 0.05};
+  std::vector<double> zipf;
+  double pseudocount = 0;
+  examples::add_common_options(app, o, "--samples 20,50 --generations 100 --replicates 500");
+  auto* probs_opt =
+      app.add_option("--probs", probs, "True probabilities of the states (normalised)")
+          ->delimiter(',')
+          ->check(CLI::NonNegativeNumber)
+          ->capture_default_str();
+  app.add_option("--zipf", zipf,
+                 "Zipf truth instead of --probs: K,s gives p_i proportional to 1/(i+1)^s")
+      ->delimiter(',')
+      ->expected(2)
+      ->excludes(probs_opt);
+  app.add_option(
+         "--pseudocount", pseudocount,
+         "Add-k smoothing of the fitted frequencies (0: plain Wright-Fisher; > 0 keeps every "
+         "state alive and the theory no longer applies)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  examples::parse_or_exit(app, argc, argv);
+  if (o.quick) {
+    if (!app.count("--samples")) o.samples = {20, 50};
+    if (!app.count("--generations")) o.generations = 100;
+    if (!app.count("--replicates")) o.replicates = 500;
+  }
+  if (!zipf.empty()) {
+    const double k = zipf[0], s = zipf[1];
+    if (!(k >= 1 && k <= 1e7 && std::floor(k) == k))
+      examples::usage_error(app,
+                            fmt::format("--zipf: K = {} must be a whole number in [1, 1e7]", k));
+    if (!(s >= 0 && std::isfinite(s)))
+      examples::usage_error(app, fmt::format("--zipf: s = {} must be finite and >= 0", s));
+    probs.assign(static_cast<std::size_t>(k), 0.0);
+    for (std::size_t i = 0; i < probs.size(); ++i)
+      probs[i] = std::pow(static_cast<double>(i + 1), -s);
+  }
+  double total = 0;
+  for (double p : probs) total += p;
+  if (probs.empty() || !(total > 0))
+    examples::usage_error(app, "--probs: need at least one state with positive probability");
+  for (double& p : probs) p /= total;
+  double h0 = 1;
+  for (double p : probs) h0 -= p * p;
+
+  ouro::results res;
+  res.experiment = kName;
+  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
+  res.config = {{"probs", probs},
+                {"pseudocount", pseudocount},
+                {"generations", static_cast<std::int64_t>(o.generations)},
+                {"replicates", static_cast<std::int64_t>(o.replicates)}};
+  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
+  const bool theory_applies = pseudocount == 0 && o.regime == "replace";
+
+  const std::filesystem::path out = o.out;
+  std::filesystem::create_directories(out);
+  const std::size_t K = probs.size();
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * (3 + K);
+  std::optional<ouro::io::tidy_csv_stream> tidy;
+  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    examples::with_regime(o, [&](auto regime) {
+      using namespace ouro;
+      auto loop = collapse_loop{models::categorical_fitter{K, pseudocount},
+                                sample::ancestral{},
+                                regime,
+                                metrics::heterozygosity{},
+                                metrics::entropy{},
+                                metrics::support_size{},
+                                metrics::fixed_states{K}};
+      for (std::size_t M : o.samples) {
+        run_options opt;
+        opt.label = fmt::format("M={}", M);
+        opt.generations = o.generations;
+        opt.replicates = o.replicates;
+        opt.samples = schedule::constant{M};
+        opt.seed = o.seed;
+        opt.threads = o.threads;
+        opt.keep = keep_values::none;
+        opt.config = {{"samples", static_cast<std::int64_t>(M)}};
+        opt.observers.push_back(examples::progress(kName));
+        if (tidy) opt.observers.push_back(tidy->rows_for(kName));
+        run_result run = loop.run(from_truth(models::categorical{probs}), opt);
+        if (theory_applies) {
+          std::vector<double> h;
+          for (std::size_t g = 0; g < run.generations; ++g)
+            h.push_back(theory::expected_heterozygosity(h0, M, g + 1));
+          run.theory.emplace_back("heterozygosity", std::move(h));
+        }
+        res.runs.push_back(std::move(run));
+      }
+    });
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string theory_csv = "run,generation,metric,value\n";
+    for (const auto& run : res.runs)
+      for (const auto& [name, v] : run.theory)
+        for (std::size_t g = 0; g < v.size(); ++g)
+          theory_csv += fmt::format("{},{},{},{}\n", run.label, g, name, v[g]);
+    ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", kName), theory_csv);
+    ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
+    if (tidy) tidy->commit();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", kName, e.what());
+    return 1;
+  }
+
+  fmt::print("categorical_collapse: {} states, H_0 = {:.6g}, regime {}, {} replicates, {:.2f}s\n",
+             K, h0, o.regime, o.replicates, res.seconds);
+  for (const auto& run : res.runs) {
+    const std::size_t G = run.generations;
+    fmt::print("\nrun {}\n", run.label);
+    if (theory_applies) {
+      const auto k = *run.metric_index("heterozygosity");
+      const auto& s = run.summary[k];
+      const auto& th = run.theory.front().second;
+      fmt::print("{:>10}  {:>28}  {:>12}  {}\n", "generation", "heterozygosity (95% CI)", "theory",
+                 "inside");
+      for (std::size_t g : {std::size_t{0}, G / 10, G / 4, G / 2, G - 1}) {
+        const bool inside = th[g] >= s.ci95_lo[g] && th[g] <= s.ci95_hi[g];
+        fmt::print("{:>10}  {:>14.6g} ± {:<11.3g}  {:>12.6g}  {}\n", g, s.mean[g],
+                   (s.ci95_hi[g] - s.ci95_lo[g]) / 2, th[g], inside ? "yes" : "NO");
+      }
+    }
+    // Fixation: the fraction of replicates in which state i holds all the mass at the end,
+    // against p_i (the limit; equal when every replicate has fixed).
+    double fixed_total = 0;
+    fmt::print("{:>10}  {:>28}  {:>12}\n", "state", "fixed at the end (95% CI)", "p_i");
+    for (std::size_t i = 0; i < K; ++i) {
+      const auto& s = run.summary[*run.metric_index(fmt::format("fixed_{}", i))];
+      fixed_total += s.mean[G - 1];
+      if (i < 12)
+        fmt::print("{:>10}  {:>14.6g} ± {:<11.3g}  {:>12.6g}\n", i, s.mean[G - 1],
+                   (s.ci95_hi[G - 1] - s.ci95_lo[G - 1]) / 2, probs[i]);
+    }
+    fmt::print("replicates fixed by generation {}: {:.1f}%\n", G - 1, 100 * fixed_total);
+  }
+  write_plot_script(out, res);
+  std::filesystem::remove(out / fmt::format("{}.png", kName));
+  examples::render(o, out / fmt::format("{}.gp", kName));
+  fmt::print("\nresults in {}/\n", out.string());
+  return 0;
+}

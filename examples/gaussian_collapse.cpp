@@ -1,0 +1,218 @@
+// gaussian_collapse: the 1-D Gaussian theorem of Shumailov et al. Each generation fits N(mu, s^2)
+// to M samples drawn from the previous generation's fit; generation 0 is fitted on M real draws
+// from N(0, 1). Monte Carlo over replicates is compared with the exact expectations of
+// ouroboros/theory.hpp (see docs/theory.md).
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/example_support.hpp"
+#include "ouroboros/loop.hpp"
+#include "ouroboros/metrics/gaussian.hpp"
+#include "ouroboros/models/gaussian.hpp"
+#include "ouroboros/samplers.hpp"
+#include "ouroboros/theory.hpp"
+
+namespace {
+
+constexpr const char* kName = "gaussian_collapse";
+
+/// Generations shown in the printed table: 0, 1, 2, 5, 10, 20, 50, ... and the last.
+std::vector<std::size_t> table_generations(std::size_t G) {
+  std::vector<std::size_t> g;
+  for (std::size_t base = 1; base <= G; base *= 10)
+    for (std::size_t k : {1, 2, 5})
+      if (k * base - 1 < G) g.push_back(k * base - 1);
+  if (g.empty() || g.back() != G - 1) g.push_back(G - 1);
+  return g;
+}
+
+void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
+  const auto summary = dir / fmt::format("{}_summary.csv", kName);
+  const auto theory = dir / fmt::format("{}_theory.csv", kName);
+  std::string s = fmt::format(
+      "set terminal pngcairo size 1400,1000 noenhanced font ',10'\n"
+      "set output '{}'\n"
+      "set datafile separator ','\n"
+      "set multiplot layout 2,2 title '1-D Gaussian model collapse: Monte Carlo mean (95% CI) "
+      "and theory (dashed)'\n"
+      "set key left top\nset grid\nset xlabel 'generation'\n",
+      (dir / fmt::format("{}.png", kName)).string());
+  const std::vector<std::pair<std::string, std::string>> panels{{"log_variance", "E[log sigma^2]"},
+                                                                {"std", "E[sigma]"},
+                                                                {"mean_sq_error", "E[mu^2]"},
+                                                                {"w2_sq", "E[W2^2] to N(0,1)"}};
+  for (const auto& [metric, title] : panels) {
+    s += fmt::format("set title '{}'\nplot ", title);
+    bool first = true;
+    int colour = 1;
+    for (const auto& run : res.runs) {
+      if (!first) s += ", \\\n     ";
+      first = false;
+      s += fmt::format(
+          "{0} using 2:8:9 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
+          "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
+          examples::summary_rows(summary, run.label, metric), run.label, colour);
+      bool has_theory = false;
+      for (const auto& [name, v] : run.theory) has_theory = has_theory || name == metric;
+      if (has_theory)
+        s += fmt::format(", \\\n     {} using 2:4 with lines lc {} dt 2 lw 2 title '{} theory'",
+                         examples::summary_rows(theory, run.label, metric), colour, run.label);
+      ++colour;
+    }
+    s += "\n";
+  }
+  s += "unset multiplot\n";
+  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Recursive fitting of a 1-D Gaussian (Shumailov et al.): Monte Carlo over replicates against "
+      "the exact expectations. Writes gaussian_collapse.json, gaussian_collapse_summary.csv, "
+      "gaussian_collapse_theory.csv, gaussian_collapse.csv (per-replicate values, when at most "
+      "1,000,000 rows or --write-replicates) and gaussian_collapse.png into --out.",
+      kName};
+  examples::common_options o;
+  o.samples = {100, 1000};
+  o.generations = 1000;
+  o.replicates = 1000;
+  std::string estimator = "unbiased";
+  double floor = 0;
+  examples::add_common_options(app, o, "--samples 20,100 --generations 60 --replicates 400");
+  app.add_option("--estimator", estimator,
+                 "Variance estimator: unbiased (divide by M-1) or mle (divide by M)")
+      ->check(CLI::IsMember({"unbiased", "mle"}))
+      ->capture_default_str();
+  app.add_option("--variance-floor", floor,
+                 "Explicit variance floor (0: none; a floor changes what is measured, and the "
+                 "theory no longer applies)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  examples::parse_or_exit(app, argc, argv);
+  if (o.quick) {
+    if (!app.count("--samples")) o.samples = {20, 100};
+    if (!app.count("--generations")) o.generations = 60;
+    if (!app.count("--replicates")) o.replicates = 400;
+  }
+  for (auto m : o.samples)
+    if (m < 2)
+      examples::usage_error(
+          app,
+          fmt::format("--samples: M = {} is too small: every fit needs at least 2 samples", m));
+
+  const auto est =
+      estimator == "mle" ? ouro::theory::estimator::mle : ouro::theory::estimator::unbiased;
+  std::optional<ouro::theory::regime> theory_regime;
+  if (floor == 0 && o.regime == "replace") theory_regime = ouro::theory::regime::replace;
+  if (floor == 0 && o.regime == "accumulate") theory_regime = ouro::theory::regime::accumulate;
+
+  ouro::results res;
+  res.experiment = kName;
+  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
+  res.config = {{"truth", std::string("N(0, 1)")},
+                {"estimator", estimator},
+                {"generations", static_cast<std::int64_t>(o.generations)},
+                {"replicates", static_cast<std::int64_t>(o.replicates)},
+                {"variance_floor", floor}};
+  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
+
+  const std::filesystem::path out = o.out;
+  std::filesystem::create_directories(out);
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * 6;
+  std::optional<ouro::io::tidy_csv_stream> tidy;
+  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto run_all = [&]<class Est>(Est) {
+    examples::with_regime(o, [&](auto regime) {
+      using namespace ouro;
+      std::optional<double> vf;
+      if (floor > 0) vf = floor;
+      auto loop = collapse_loop{models::gaussian_fitter<Est>{vf},
+                                sample::ancestral{},
+                                regime,
+                                metrics::mean{},
+                                metrics::variance{},
+                                metrics::std_dev{},
+                                metrics::log_variance{},
+                                metrics::mean_sq_error{},
+                                metrics::w2_sq{}};
+      for (std::size_t M : o.samples) {
+        run_options opt;
+        opt.label = fmt::format("M={}", M);
+        opt.generations = o.generations;
+        opt.replicates = o.replicates;
+        opt.samples = schedule::constant{M};
+        opt.seed = o.seed;
+        opt.threads = o.threads;
+        opt.keep = keep_values::none;
+        opt.config = {{"samples", static_cast<std::int64_t>(M)}};
+        opt.observers.push_back(examples::progress(kName));
+        if (tidy) opt.observers.push_back(tidy->rows_for(kName));
+        run_result run = loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
+        if (theory_regime)
+          for (const auto& name : run.metric_names) {
+            std::vector<double> v;
+            for (std::size_t g = 0; g < run.generations; ++g) {
+              const auto e = theory::expected(name, M, g + 1, est, *theory_regime);
+              if (!e) break;
+              v.push_back(*e);
+            }
+            if (!v.empty()) run.theory.emplace_back(name, std::move(v));
+          }
+        res.runs.push_back(std::move(run));
+      }
+    });
+  };
+  try {
+    if (estimator == "mle")
+      run_all(ouro::models::mle{});
+    else
+      run_all(ouro::models::unbiased{});
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    std::string theory_csv = "run,generation,metric,value\n";
+    for (const auto& run : res.runs)
+      for (const auto& [name, v] : run.theory)
+        for (std::size_t g = 0; g < v.size(); ++g)
+          theory_csv += fmt::format("{},{},{},{}\n", run.label, g, name, v[g]);
+    ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", kName), theory_csv);
+    ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
+    if (tidy) tidy->commit();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", kName, e.what());
+    return 1;
+  }
+
+  fmt::print("gaussian_collapse: {} estimator, regime {}, {} replicates, {:.2f}s\n", estimator,
+             o.regime, o.replicates, res.seconds);
+  fmt::print(
+      "Monte Carlo mean with 95% CI against the exact expectation (n = generation + 1 fits)\n");
+  for (const auto& run : res.runs) {
+    fmt::print("\nrun {}\n{:>10}  {:<14} {:>28}  {:>12}  {}\n", run.label, "generation", "metric",
+               "monte carlo (95% CI)", "theory", "inside");
+    for (std::size_t g : table_generations(run.generations))
+      for (const auto& [name, v] : run.theory) {
+        const auto k = *run.metric_index(name);
+        const auto& s = run.summary[k];
+        const bool inside = v[g] >= s.ci95_lo[g] && v[g] <= s.ci95_hi[g];
+        fmt::print("{:>10}  {:<14} {:>14.6g} ± {:<11.3g}  {:>12.6g}  {}\n", g, name, s.mean[g],
+                   (s.ci95_hi[g] - s.ci95_lo[g]) / 2, v[g], inside ? "yes" : "NO");
+      }
+    if (run.theory.empty()) fmt::print("  (no closed form for this regime/floor)\n");
+  }
+  write_plot_script(out, res);
+  std::filesystem::remove(out / fmt::format("{}.png", kName));
+  examples::render(o, out / fmt::format("{}.gp", kName));
+  fmt::print("\nresults in {}/: {}.json, {}_summary.csv, {}_theory.csv{}{}\n", out.string(), kName,
+             kName, kName, tidy ? fmt::format(", {}.csv", kName) : "",
+             std::filesystem::exists(out / fmt::format("{}.png", kName))
+                 ? fmt::format(", {}.png", kName)
+                 : "");
+  return 0;
+}

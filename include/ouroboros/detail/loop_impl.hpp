@@ -1,0 +1,224 @@
+// Implementation of collapse_loop::run. All replicates advance generation by generation: inside a
+// generation the replicates run in parallel, then the generation's summary is computed from the R
+// values in replicate order. Memory is R model states plus (optionally) the kept values.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "ouroboros/detail/thread_pool.hpp"
+#include "ouroboros/loop.hpp"
+
+namespace ouro {
+
+template <class Fitter, class Sampler, class Regime, class... Metrics>
+std::vector<std::string> collapse_loop<Fitter, Sampler, Regime, Metrics...>::metric_names() const {
+  std::vector<std::string> names;
+  std::apply(
+      [&](const auto&... m) {
+        (
+            [&] {
+              for (auto& n : ouro::metric_names(m)) names.push_back(std::move(n));
+            }(),
+            ...);
+      },
+      metrics_);
+  return names;
+}
+
+namespace detail {
+
+template <class M, class D, class RegimeState>
+struct replicate_state {
+  std::optional<M> model;
+  std::optional<M> first;
+  D real{};
+  RegimeState regime{};
+  std::vector<event_log::entry> events;  // this generation's events
+  std::exception_ptr error;
+};
+
+inline constexpr std::size_t auto_keep_limit = 1'000'000;
+
+}  // namespace detail
+
+template <class Fitter, class Sampler, class Regime, class... Metrics>
+template <class Source>
+requires RealSourceFor<Source,
+                       typename collapse_loop<Fitter, Sampler, Regime, Metrics...>::dataset_type>
+    run_result collapse_loop<Fitter, Sampler, Regime, Metrics...>::run(const Source& real,
+                                                                       const run_options& opt)
+const {
+  using M = model_type;
+  using D = dataset_type;
+  using rstate_t = typename Regime::template state<D>;
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+
+  if (opt.generations == 0)
+    throw config_error(fmt::format("run '{}': generations must be at least 1", opt.label));
+  if (opt.replicates == 0)
+    throw config_error(fmt::format("run '{}': replicates must be at least 1", opt.label));
+  if (!opt.samples)
+    throw config_error(fmt::format("run '{}': no sample-size schedule given", opt.label));
+  if constexpr (requires { regime_.validate(); }) {
+    try {
+      regime_.validate();
+    } catch (const std::exception& e) {
+      throw config_error(fmt::format("run '{}': {}", opt.label, e.what()));
+    }
+  }
+
+  run_result res;
+  res.label = opt.label;
+  res.config = opt.config;
+  res.replicates = opt.replicates;
+  res.metric_names = metric_names();
+  const std::size_t R = opt.replicates, G = opt.generations, K = res.metric_names.size();
+  res.summary.resize(K);
+  for (std::size_t k = 0; k < K; ++k) res.summary[k].name = res.metric_names[k];
+  const bool keep = opt.keep == keep_values::all ||
+                    (opt.keep == keep_values::automatic && G * R * K <= detail::auto_keep_limit);
+  res.has_values = keep;
+  if (keep) res.values.reserve(G * R * K);
+
+  std::vector<detail::replicate_state<M, D, rstate_t>> reps(R);
+  std::vector<double> values(R * K);
+  std::vector<double> column(R), scratch;
+  std::vector<summary_point> points(K);
+
+  detail::thread_pool pool(opt.threads);
+  detail::blas_single_thread_guard blas_guard(pool.size() > 1);
+  const bool warm = opt.warm_start && WarmStartFitterFor<Fitter, M>;
+
+  for (std::size_t g = 0; g < G; ++g) {
+    const std::size_t m_g = opt.samples(g);
+    if (m_g == 0)
+      throw config_error(fmt::format(
+          "run '{}': the sample-size schedule returned 0 for generation {}; it must be >= 1",
+          opt.label, g));
+
+    auto step = [&](std::size_t r) {
+      auto& st = reps[r];
+      st.events.clear();
+      try {
+        event_log log;
+        D data;
+        const std::uint64_t base = stream_base(opt.seed, r, g);
+        if (g == 0) {
+          default_rng real_rng = make_stream_from(base, std::uint64_t(stream_role::real));
+          st.real = real.initial(m_g, real_rng);
+          data = st.real;
+        } else {
+          default_rng sample_rng = make_stream_from(base, std::uint64_t(stream_role::sample));
+          lazy_stream real_rng(base, std::uint64_t(stream_role::real));
+          lazy_stream regime_rng(base, std::uint64_t(stream_role::regime));
+          const M& prev = *st.model;
+          auto synth = [&](std::size_t n) -> D {
+            return invoke_sampler(sampler_, prev, n, sample_rng, log);
+          };
+          auto fresh = [&](std::size_t n) -> D { return real.fresh(n, real_rng.get()); };
+          regime_context<D, decltype(synth)&, decltype(fresh)&> ctx(g, m_g, st.real, synth, fresh,
+                                                                    regime_rng, log);
+          data = regime_.next(st.regime, ctx);
+        }
+        default_rng fit_rng = make_stream_from(base, std::uint64_t(stream_role::fit));
+        if (dataset_size(data) == 0) {
+          if (g == 0) throw config_error("the real data of generation 0 is empty");
+          log.record("empty training set", "kept the previous generation's model");
+        } else if (g > 0 && warm) {
+          if constexpr (WarmStartFitterFor<Fitter, M>)
+            st.model.emplace(invoke_warm_fit(fitter_, data, *st.model, fit_rng, log));
+        } else {
+          st.model.emplace(invoke_fit(fitter_, data, fit_rng, log));
+        }
+        if (g == 0) st.first = st.model;
+
+        double* out = values.data() + r * K;
+        std::size_t offset = 0, index = 0;
+        std::apply(
+            [&](const auto&... metric) {
+              (
+                  [&] {
+                    lazy_stream mrng(base,
+                                     static_cast<std::uint64_t>(stream_role::metric) + 16 * index);
+                    const generation_context<M> ctx{*st.model, *st.first, data, st.real,
+                                                    g,         r,         mrng};
+                    using X = std::remove_cvref_t<decltype(metric)>;
+                    if constexpr (ScalarMetricFor<X, M>) {
+                      out[offset++] = static_cast<double>(metric(ctx));
+                    } else {
+                      const std::vector<double> v = metric(ctx);
+                      const std::size_t want = ouro::metric_names(metric).size();
+                      if (v.size() != want)
+                        throw run_error(
+                            fmt::format("metric '{}' returned {} values but names() lists {}",
+                                        ouro::metric_names(metric).front(), v.size(), want));
+                      for (double x : v) out[offset++] = x;
+                    }
+                    ++index;
+                  }(),
+                  ...);
+            },
+            metrics_);
+        st.events = log.entries();
+      } catch (...) {
+        st.error = std::current_exception();
+      }
+    };
+    pool.parallel_for(R, step);
+
+    for (std::size_t r = 0; r < R; ++r) {
+      if (!reps[r].error) continue;
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(reps[r].error);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      throw run_error(
+          fmt::format("run '{}', replicate {}, generation {}: {}", opt.label, r, g, what));
+    }
+    for (std::size_t r = 0; r < R; ++r)
+      for (auto& e : reps[r].events) {
+        if (res.events.size() < opt.max_events)
+          res.events.push_back({opt.label, r, g, std::move(e.what), std::move(e.action)});
+        else
+          ++res.events_dropped;
+      }
+
+    for (std::size_t k = 0; k < K; ++k) {
+      for (std::size_t r = 0; r < R; ++r) column[r] = values[r * K + k];
+      points[k] = summarize(column, scratch);
+      res.summary[k].push(g, points[k]);
+    }
+    if (keep) res.values.insert(res.values.end(), values.begin(), values.end());
+    res.generations = g + 1;
+
+    bool stop = false;
+    if (!opt.observers.empty()) {
+      const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+      const generation_report rep{res.label,
+                                  g,
+                                  G,
+                                  R,
+                                  res.metric_names,
+                                  values,
+                                  points,
+                                  elapsed,
+                                  res.events.size() + res.events_dropped};
+      for (const auto& ob : opt.observers)
+        if (ob && ob(rep) == observer_action::stop) stop = true;
+    }
+    if (stop) break;
+  }
+  res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace ouro

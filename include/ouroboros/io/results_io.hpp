@@ -1,0 +1,296 @@
+// Writers for the results files of DESIGN.md section 4: <name>.json (summaries, configuration,
+// provenance, events), <name>_summary.csv and the tidy <name>.csv. Every file is written to a
+// temporary name in the same folder and renamed into place, so a reader never sees half a file.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ouroboros/errors.hpp"
+#include "ouroboros/loop.hpp"
+#include "ouroboros/results.hpp"
+#include "ouroboros/version.hpp"
+
+namespace ouro::io {
+
+namespace detail {
+inline nlohmann::json number(double v) {
+  if (std::isfinite(v)) return v;
+  return nullptr;  // JSON has no NaN or infinity
+}
+inline nlohmann::json numbers(const std::vector<double>& v) {
+  auto a = nlohmann::json::array();
+  for (double x : v) a.push_back(number(x));
+  return a;
+}
+inline nlohmann::json to_json(const param_value& p) {
+  return std::visit(
+      [](const auto& v) -> nlohmann::json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, double>)
+          return number(v);
+        else if constexpr (std::is_same_v<T, std::vector<double>>)
+          return numbers(v);
+        else
+          return v;
+      },
+      p);
+}
+inline nlohmann::json to_json(const params& ps) {
+  auto o = nlohmann::json::object();
+  for (const auto& [k, v] : ps) o[k] = to_json(v);
+  return o;
+}
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+inline std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
+  std::string r = "\"";
+  for (char c : s) {
+    if (c == '"') r += '"';
+    r += c;
+  }
+  return r + '"';
+}
+/// Shortest text that reads back to the same double; inf, -inf and nan spelled out.
+inline std::string csv_number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{}", v);
+}
+}  // namespace detail
+
+/// Writes `content` to `path` atomically: a temporary file in the same folder, flushed and renamed.
+inline void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw io_error(fmt::format("cannot open '{}' for writing", tmp));
+    f.write(content.data(), static_cast<std::streamsize>(content.size()));
+    f.flush();
+    if (!f) throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw io_error(fmt::format("cannot rename '{}' to '{}': {}", tmp, path.string(), ec.message()));
+}
+
+/// The current time as ISO-8601 UTC, for results::started.
+inline std::string now_iso8601() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// Compiler, build type and git revision of the program that includes this header. Build type
+/// and git come from the macros OUROBOROS_BUILD_TYPE and OUROBOROS_GIT_DESCRIBE when defined
+/// (the project's CMake defines them for the examples).
+inline std::vector<std::pair<std::string, std::string>> build_provenance() {
+#if defined(__clang__)
+  std::string compiler =
+      fmt::format("clang {}.{}.{}", __clang_major__, __clang_minor__, __clang_patchlevel__);
+#elif defined(__GNUC__)
+  std::string compiler = fmt::format("gcc {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#else
+  std::string compiler = "unknown";
+#endif
+#ifdef OUROBOROS_BUILD_TYPE
+  std::string build = OUROBOROS_BUILD_TYPE;
+#else
+  std::string build = "unknown";
+#endif
+#ifdef OUROBOROS_GIT_DESCRIBE
+  std::string git = OUROBOROS_GIT_DESCRIBE;
+#else
+  std::string git = "unknown";
+#endif
+  return {{"compiler", compiler}, {"build_type", build}, {"git", git}};
+}
+
+/// The JSON document of DESIGN.md section 4. `extra` is merged into the top level (for example
+/// a model's snapshots).
+inline nlohmann::json results_json(const results& r, const nlohmann::json& extra = nullptr) {
+  nlohmann::json j;
+  j["experiment"] = r.experiment;
+  j["library_version"] = std::string(version_string);
+  auto prov = nlohmann::json::object();
+  for (const auto& [k, v] : r.provenance) prov[k] = v;
+  prov["seed"] = r.seed;
+  prov["threads"] = r.threads;
+  prov["started"] = r.started;
+  prov["seconds"] = detail::number(r.seconds);
+  j["provenance"] = prov;
+  j["config"] = detail::to_json(r.config);
+  auto runs = nlohmann::json::array();
+  auto events = nlohmann::json::array();
+  std::size_t dropped = 0;
+  for (const auto& run : r.runs) {
+    nlohmann::json jr;
+    jr["label"] = run.label;
+    jr["config"] = detail::to_json(run.config);
+    jr["replicates"] = run.replicates;
+    jr["generations"] = run.generations;
+    auto summary = nlohmann::json::object();
+    for (const auto& s : run.summary) {
+      summary[s.name] = {{"generation", s.generation},
+                         {"mean", detail::numbers(s.mean)},
+                         {"sd", detail::numbers(s.sd)},
+                         {"se", detail::numbers(s.se)},
+                         {"ci95_lo", detail::numbers(s.ci95_lo)},
+                         {"ci95_hi", detail::numbers(s.ci95_hi)},
+                         {"median", detail::numbers(s.median)}};
+    }
+    jr["summary"] = summary;
+    if (!run.theory.empty()) {
+      auto th = nlohmann::json::object();
+      for (const auto& [name, v] : run.theory) th[name] = detail::numbers(v);
+      jr["theory"] = th;
+    }
+    runs.push_back(std::move(jr));
+    for (const auto& e : run.events)
+      events.push_back({{"run", e.run},
+                        {"replicate", e.replicate},
+                        {"generation", e.generation},
+                        {"what", e.what},
+                        {"action", e.action}});
+    dropped += run.events_dropped;
+  }
+  j["runs"] = runs;
+  j["events"] = events;
+  j["events_not_listed"] = dropped;
+  if (extra.is_object())
+    for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+  return j;
+}
+
+/// The per-generation summary as CSV: run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median.
+inline std::string summary_csv(const results& r) {
+  std::string out = "run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median\n";
+  for (const auto& run : r.runs) {
+    const auto label = detail::csv_field(run.label);
+    for (std::size_t g = 0; g < run.generations; ++g)
+      for (const auto& s : run.summary)
+        out += fmt::format("{},{},{},{},{},{},{},{},{}\n", label, s.generation[g],
+                           detail::csv_field(s.name), detail::csv_number(s.mean[g]),
+                           detail::csv_number(s.sd[g]), detail::csv_number(s.se[g]),
+                           detail::csv_number(s.ci95_lo[g]), detail::csv_number(s.ci95_hi[g]),
+                           detail::csv_number(s.median[g]));
+  }
+  return out;
+}
+
+/// The header of the tidy CSV.
+inline constexpr std::string_view tidy_header =
+    "experiment,run,replicate,generation,metric,value\n";
+
+/// Appends one generation's tidy rows (values laid out [replicate][metric]).
+inline void append_tidy_rows(std::string& out, std::string_view experiment, std::string_view run,
+                             std::size_t generation, const std::vector<std::string>& metrics,
+                             std::span<const double> values) {
+  const std::size_t K = metrics.size();
+  const auto e = detail::csv_field(experiment), l = detail::csv_field(run);
+  for (std::size_t r = 0; K > 0 && r < values.size() / K; ++r)
+    for (std::size_t k = 0; k < K; ++k)
+      out += fmt::format("{},{},{},{},{},{}\n", e, l, r, generation, detail::csv_field(metrics[k]),
+                         detail::csv_number(values[r * K + k]));
+}
+
+/// The tidy table of every kept value: experiment,run,replicate,generation,metric,value.
+inline std::string tidy_csv(const results& r) {
+  std::string out(tidy_header);
+  for (const auto& run : r.runs) {
+    if (!run.has_values) continue;
+    const std::size_t K = run.metric_names.size(), R = run.replicates;
+    for (std::size_t g = 0; g < run.generations; ++g)
+      append_tidy_rows(out, r.experiment, run.label, g, run.metric_names,
+                       std::span<const double>(run.values).subspan(g * R * K, R * K));
+  }
+  return out;
+}
+
+/// Streams tidy rows to `<path>` as generations complete, for runs too large to keep in memory.
+/// Attach observer(experiment) to each run's options; commit() renames the finished file into
+/// place. Destroying it without commit() removes the partial file.
+class tidy_csv_stream {
+ public:
+  explicit tidy_csv_stream(std::filesystem::path path)
+      : path_(std::move(path)), tmp_(path_.string() + ".tmp") {
+    file_ = std::fopen(tmp_.c_str(), "wb");
+    if (!file_) throw io_error(fmt::format("cannot open '{}' for writing", tmp_));
+    write(tidy_header);
+  }
+  ~tidy_csv_stream() {
+    if (file_) {
+      std::fclose(file_);
+      std::remove(tmp_.c_str());
+    }
+  }
+  tidy_csv_stream(const tidy_csv_stream&) = delete;
+  tidy_csv_stream& operator=(const tidy_csv_stream&) = delete;
+
+  /// An observer that appends each generation's rows.
+  observer rows_for(std::string experiment) {
+    return [this, experiment = std::move(experiment)](const generation_report& rep) {
+      buffer_.clear();
+      append_tidy_rows(buffer_, experiment, rep.label, rep.generation, rep.metric_names,
+                       rep.values);
+      write(buffer_);
+      return observer_action::proceed;
+    };
+  }
+
+  void commit() {
+    if (!file_) return;
+    const bool ok = std::fflush(file_) == 0;
+    std::fclose(file_);
+    file_ = nullptr;
+    if (!ok) throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
+    std::error_code ec;
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) throw io_error(fmt::format("cannot rename '{}': {}", tmp_, ec.message()));
+  }
+
+ private:
+  void write(std::string_view s) {
+    if (std::fwrite(s.data(), 1, s.size(), file_) != s.size())
+      throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
+  }
+  std::filesystem::path path_;
+  std::string tmp_;
+  std::FILE* file_ = nullptr;
+  std::string buffer_;
+};
+
+/// Writes <dir>/<name>.json and <dir>/<name>_summary.csv, and <dir>/<name>.csv when any run kept
+/// its per-replicate values (unless `tidy` is false, e.g. because a tidy_csv_stream wrote it).
+/// Creates `dir` if needed.
+inline void write_results(const results& r, const std::filesystem::path& dir, std::string_view name,
+                          const nlohmann::json& extra = nullptr, bool tidy = true) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw io_error(fmt::format("cannot create folder '{}': {}", dir.string(), ec.message()));
+  write_file_atomic(dir / fmt::format("{}.json", name), results_json(r, extra).dump(1) + "\n");
+  write_file_atomic(dir / fmt::format("{}_summary.csv", name), summary_csv(r));
+  if (tidy) {
+    bool any = false;
+    for (const auto& run : r.runs) any = any || run.has_values;
+    if (any) write_file_atomic(dir / fmt::format("{}.csv", name), tidy_csv(r));
+  }
+}
+
+}  // namespace ouro::io

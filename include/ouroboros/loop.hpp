@@ -1,0 +1,123 @@
+// collapse_loop: fit, sample, refit, for G generations and R replicates. See docs/concepts.md and
+// docs/reproducibility.md.
+//
+//   auto loop = ouro::collapse_loop{ouro::models::gaussian_fitter<ouro::models::unbiased>{},
+//                                   ouro::sample::ancestral{}, ouro::regime::replace{},
+//                                   ouro::metrics::variance{}, ouro::metrics::log_variance{}};
+//   auto run = loop.run(ouro::from_truth(ouro::models::gaussian{0, 1}),
+//                       {.label = "M=100", .generations = 500, .replicates = 1000,
+//                        .samples = ouro::schedule::constant{100}, .seed = 42});
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "ouroboros/concepts/fitter.hpp"
+#include "ouroboros/concepts/metric.hpp"
+#include "ouroboros/concepts/regime.hpp"
+#include "ouroboros/concepts/sampler.hpp"
+#include "ouroboros/errors.hpp"
+#include "ouroboros/real_source.hpp"
+#include "ouroboros/results.hpp"
+#include "ouroboros/schedule.hpp"
+
+namespace ouro {
+
+/// Whether every replicate's value is kept in the run_result (summaries are always kept).
+enum class keep_values {
+  automatic,  ///< keep when generations x replicates x metric values <= 1,000,000
+  all,        ///< always keep (memory grows with G x R)
+  none,       ///< never keep; observers still see each generation's values
+};
+
+/// What an observer asks the loop to do next.
+enum class observer_action { proceed, stop };
+
+/// What an observer sees after each generation (valid only during the call).
+struct generation_report {
+  const std::string& label;
+  std::size_t generation;   ///< the generation just completed
+  std::size_t generations;  ///< generations asked for
+  std::size_t replicates;
+  const std::vector<std::string>& metric_names;
+  std::span<const double> values;          ///< [replicate][metric], replicate order
+  std::span<const summary_point> summary;  ///< one per metric name
+  double elapsed_seconds;                  ///< since the run started
+  std::size_t events;                      ///< events recorded so far in this run
+};
+
+using observer = std::function<observer_action(const generation_report&)>;
+
+/// Settings of one run.
+struct run_options {
+  std::string label = "run";      ///< names the run in the results (e.g. "M=100")
+  std::size_t generations = 100;  ///< G: generations 0 .. G-1; generation 0 is fitted on real data
+  std::size_t replicates = 1;     ///< R independent replicates
+  sample_schedule samples = schedule::constant{100};  ///< M_g, the synthetic sample size
+  std::uint64_t seed = 0;
+  unsigned threads = 0;    ///< 0: all hardware threads
+  bool warm_start = true;  ///< use fit(data, previous, rng) when the fitter offers it
+  keep_values keep = keep_values::automatic;
+  std::size_t max_events = 10000;  ///< events kept per run; later ones are only counted
+  std::vector<observer> observers;
+  params config;  ///< written with the run into the results
+};
+
+/// Runs the collapse experiment for a fitter, a sampler, a regime and any number of metrics. The
+/// model type is the fitter's model_type. Constraint failures are reported by static_assert with a
+/// sentence naming the missing member (see docs/concepts.md).
+template <class Fitter, class Sampler, class Regime, class... Metrics>
+class collapse_loop {
+  static_assert(check_fitter<Fitter>());
+
+ public:
+  using model_type = fitted_model_t<Fitter>;
+  using dataset_type = dataset_t<model_type>;
+
+ private:
+  static_assert(check_sampler<Sampler, model_type>());
+  static_assert(check_regime<Regime, model_type>());
+  static_assert((check_metric<Metrics, model_type>() && ...));
+
+ public:
+  collapse_loop(Fitter fitter, Sampler sampler, Regime regime, Metrics... metrics)
+      : fitter_(std::move(fitter)),
+        sampler_(std::move(sampler)),
+        regime_(std::move(regime)),
+        metrics_(std::move(metrics)...) {}
+
+  /// The names of all metric values, in the order they appear in the results.
+  std::vector<std::string> metric_names() const;
+
+  /// Runs one configuration. `real` is a real-data source (from_truth, from_data) or a dataset.
+  template <class Source>
+  requires RealSourceFor<Source, dataset_type> run_result run(const Source& real,
+                                                              const run_options& options)
+  const;
+
+  run_result run(const dataset_type& real, const run_options& options) const {
+    return run(real_data<dataset_type>{real}, options);
+  }
+
+  const Fitter& fitter() const noexcept { return fitter_; }
+  const Sampler& sampler() const noexcept { return sampler_; }
+  const Regime& regime() const noexcept { return regime_; }
+
+ private:
+  Fitter fitter_;
+  Sampler sampler_;
+  Regime regime_;
+  std::tuple<Metrics...> metrics_;
+};
+
+template <class F, class S, class R, class... X>
+collapse_loop(F, S, R, X...) -> collapse_loop<F, S, R, X...>;
+
+}  // namespace ouro
+
+#include "ouroboros/detail/loop_impl.hpp"

@@ -1,0 +1,140 @@
+// Closed-form expectations for the 1-D Gaussian and the categorical (Wright-Fisher) collapse
+// (DESIGN.md section 6; derivations in docs/theory.md).
+//
+// Conventions: the truth is N(0, 1); every fit uses M samples; n >= 1 counts the fits, so n = 1 is
+// the model fitted on real data (generation 0) and generation g has n = g + 1. A function returns
+// std::nullopt where no closed form is known (e.g. the unbiased estimator under accumulate).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <numbers>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+
+namespace ouro::theory {
+
+enum class estimator { mle, unbiased };
+enum class regime { replace, accumulate };
+
+/// Digamma psi(x) for x > 0: recurrence up to x >= 6, then the asymptotic series.
+inline double digamma(double x) {
+  if (!(x > 0)) throw std::domain_error("ouro::theory::digamma: x must be positive");
+  double r = 0;
+  while (x < 6) {
+    r -= 1 / x;
+    x += 1;
+  }
+  const double f = 1 / (x * x);
+  return r + std::log(x) - 0.5 / x -
+         f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132)))));
+}
+
+namespace detail {
+inline void check_m(std::size_t M, estimator e) {
+  if (M < 2 || (e == estimator::unbiased && M < 2))
+    throw std::domain_error("ouro::theory: need M >= 2 samples per fit");
+}
+/// Gamma(M/2) / Gamma((M-1)/2), through lgamma for large M.
+inline double gamma_ratio(std::size_t M) {
+  const double m = static_cast<double>(M);
+  return std::exp(std::lgamma(m / 2) - std::lgamma((m - 1) / 2));
+}
+}  // namespace detail
+
+/// E[sigma_1] for one fit: E[sqrt(chi2_{M-1} / divisor)].
+inline double std_factor(std::size_t M, estimator e) {
+  detail::check_m(M, e);
+  const double d = e == estimator::unbiased ? static_cast<double>(M) - 1 : static_cast<double>(M);
+  return std::sqrt(2.0 / d) * detail::gamma_ratio(M);
+}
+
+/// E[sigma_n^2].
+inline std::optional<double> expected_variance(std::size_t M, std::size_t n, estimator e,
+                                               regime r = regime::replace) {
+  detail::check_m(M, e);
+  const double m = static_cast<double>(M);
+  if (r == regime::replace)
+    return e == estimator::unbiased ? 1.0 : std::pow((m - 1) / m, static_cast<double>(n));
+  if (e == estimator::unbiased) return std::nullopt;
+  double p = 1;
+  for (std::size_t k = 1; k <= n; ++k) {
+    const double kk = static_cast<double>(k);
+    p *= 1 - 1 / (kk * kk * m);
+  }
+  return p;
+}
+
+/// lim_{n -> inf} E[sigma_n^2] under accumulate with the MLE: sin(pi / sqrt M) / (pi / sqrt M).
+inline double accumulate_variance_limit(std::size_t M) {
+  const double a = std::numbers::pi / std::sqrt(static_cast<double>(M));
+  return std::sin(a) / a;
+}
+
+/// E[sigma_n] = c^n (replace).
+inline std::optional<double> expected_std(std::size_t M, std::size_t n, estimator e,
+                                          regime r = regime::replace) {
+  if (r != regime::replace) return std::nullopt;
+  return std::pow(std_factor(M, e), static_cast<double>(n));
+}
+
+/// E[log sigma_n^2] = n (psi((M-1)/2) - log(divisor/2)) (replace).
+inline std::optional<double> expected_log_variance(std::size_t M, std::size_t n, estimator e,
+                                                   regime r = regime::replace) {
+  detail::check_m(M, e);
+  if (r != regime::replace) return std::nullopt;
+  const double m = static_cast<double>(M);
+  const double d = e == estimator::unbiased ? m - 1 : m;
+  return static_cast<double>(n) * (digamma((m - 1) / 2) - std::log(d / 2));
+}
+
+/// E[mu_n] = 0 (the mean is a martingale).
+inline std::optional<double> expected_mean(std::size_t, std::size_t, estimator,
+                                           regime r = regime::replace) {
+  if (r != regime::replace) return std::nullopt;
+  return 0.0;
+}
+
+/// E[(mu_n - mu_0)^2]: n / M (unbiased), 1 - ((M-1)/M)^n (MLE) (replace).
+inline std::optional<double> expected_mean_sq_error(std::size_t M, std::size_t n, estimator e,
+                                                    regime r = regime::replace) {
+  detail::check_m(M, e);
+  if (r != regime::replace) return std::nullopt;
+  const double m = static_cast<double>(M), nn = static_cast<double>(n);
+  return e == estimator::unbiased ? nn / m : 1 - std::pow((m - 1) / m, nn);
+}
+
+/// E[W2^2] to N(0, 1) = E[mu_n^2] + E[sigma_n^2] - 2 E[sigma_n] + 1 (replace).
+inline std::optional<double> expected_w2_sq(std::size_t M, std::size_t n, estimator e,
+                                            regime r = regime::replace) {
+  if (r != regime::replace) return std::nullopt;
+  return *expected_mean_sq_error(M, n, e) + *expected_variance(M, n, e) -
+         2 * *expected_std(M, n, e) + 1;
+}
+
+/// The closed form for a metric of the gaussian_collapse example, by name.
+inline std::optional<double> expected(std::string_view metric, std::size_t M, std::size_t n,
+                                      estimator e, regime r) {
+  if (metric == "mean") return expected_mean(M, n, e, r);
+  if (metric == "variance") return expected_variance(M, n, e, r);
+  if (metric == "std") return expected_std(M, n, e, r);
+  if (metric == "log_variance") return expected_log_variance(M, n, e, r);
+  if (metric == "mean_sq_error") return expected_mean_sq_error(M, n, e, r);
+  if (metric == "w2_sq") return expected_w2_sq(M, n, e, r);
+  return std::nullopt;
+}
+
+/// Wright-Fisher: E[H_n] = H_0 (1 - 1/M)^n, H = 1 - sum p_i^2, after n resamplings of M draws
+/// (generation g of categorical_collapse has n = g + 1, H_0 the truth's heterozygosity).
+inline double expected_heterozygosity(double h0, std::size_t M, std::size_t n) {
+  if (M == 0) throw std::domain_error("ouro::theory: need M >= 1");
+  return h0 * std::pow(1 - 1 / static_cast<double>(M), static_cast<double>(n));
+}
+
+/// Wright-Fisher: state i is eventually fixed with probability p_i (its initial frequency).
+inline double fixation_probability(double p_i) {
+  return p_i;
+}
+
+}  // namespace ouro::theory
