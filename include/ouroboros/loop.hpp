@@ -68,21 +68,58 @@ struct run_options {
   params config;  ///< written with the run into the results
 };
 
+namespace detail {
+/// Stands in for the model type when the fitter names none, so that one static_assert sentence
+/// is all the user sees.
+struct invalid_model {
+  using dataset_type = std::vector<double>;
+  template <class G>
+  dataset_type sample(std::size_t n, G&) const {
+    return dataset_type(n);
+  }
+  double log_likelihood(const dataset_type&) const { return 0; }
+};
+template <class F>
+struct loop_model {
+  using type = invalid_model;
+};
+template <class F>
+requires requires {
+  typename fitted_model_t<F>;
+} && HasDatasetType<fitted_model_t<F>>
+struct loop_model<F> {
+  using type = fitted_model_t<F>;
+};
+
+/// Checks the loop's parts in order and stops at the first that fails, so that a mistake gives
+/// one sentence rather than a cascade.
+template <class F, class S, class R, class... X>
+consteval bool check_loop() {
+  if constexpr (!check_fitter<F>()) {
+    return false;
+  } else {
+    using M = fitted_model_t<F>;
+    if constexpr (!check_sampler<S, M>())
+      return false;
+    else if constexpr (!check_regime<R, M>())
+      return false;
+    else
+      return (check_metric<X, M>() && ...);
+  }
+}
+}  // namespace detail
+
 /// Runs the collapse experiment for a fitter, a sampler, a regime and any number of metrics. The
 /// model type is the fitter's model_type. Constraint failures are reported by static_assert with a
 /// sentence naming the missing member (see docs/concepts.md).
 template <class Fitter, class Sampler, class Regime, class... Metrics>
 class collapse_loop {
-  static_assert(check_fitter<Fitter>());
+  static_assert(detail::check_loop<Fitter, Sampler, Regime, Metrics...>(),
+                "ouro::collapse_loop: see the first error above");
 
  public:
-  using model_type = fitted_model_t<Fitter>;
+  using model_type = typename detail::loop_model<Fitter>::type;
   using dataset_type = dataset_t<model_type>;
-
- private:
-  static_assert(check_sampler<Sampler, model_type>());
-  static_assert(check_regime<Regime, model_type>());
-  static_assert((check_metric<Metrics, model_type>() && ...));
 
  public:
   collapse_loop(Fitter fitter, Sampler sampler, Regime regime, Metrics... metrics)

@@ -28,12 +28,13 @@ requires requires {
 struct model_traits<M> {
   using dataset_type = typename M::dataset_type;
 
-  template <class G>
-  static auto sample(const M& m, std::size_t n, G& rng) -> decltype(m.sample(n, rng)) {
+  // MM = M keeps the member lookup dependent, so a missing member is a soft (SFINAE) failure.
+  template <class G, class MM = M>
+  static auto sample(const MM& m, std::size_t n, G& rng) -> decltype(m.sample(n, rng)) {
     return m.sample(n, rng);
   }
-  template <class D>
-  static auto log_likelihood(const M& m, const D& x) -> decltype(m.log_likelihood(x)) {
+  template <class D, class MM = M>
+  static auto log_likelihood(const MM& m, const D& x) -> decltype(m.log_likelihood(x)) {
     return m.log_likelihood(x);
   }
 };

@@ -18,11 +18,11 @@ namespace ouro::theory {
 enum class estimator { mle, unbiased };
 enum class regime { replace, accumulate };
 
-/// Digamma psi(x) for x > 0: recurrence up to x >= 6, then the asymptotic series.
+/// Digamma psi(x) for x > 0: recurrence up to x >= 12, then the asymptotic series.
 inline double digamma(double x) {
   if (!(x > 0)) throw std::domain_error("ouro::theory::digamma: x must be positive");
   double r = 0;
-  while (x < 6) {
+  while (x < 12) {
     r -= 1 / x;
     x += 1;
   }

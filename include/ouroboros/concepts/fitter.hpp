@@ -57,6 +57,7 @@ concept warm_plain = requires(const F& f, const D& d, const M& p, G& g) {
 
 /// Calls whichever cold-start form of fit() the fitter has.
 template <class F, class D, class G>
+requires detail::fit_with_log<F, D, G> || detail::fit_plain<F, D, G>
 decltype(auto) invoke_fit(const F& f, const D& data, G& g, event_log& log) {
   if constexpr (detail::fit_with_log<F, D, G>)
     return f.fit(data, g, log);
@@ -66,6 +67,7 @@ decltype(auto) invoke_fit(const F& f, const D& data, G& g, event_log& log) {
 
 /// Calls whichever warm-start form of fit() the fitter has.
 template <class F, class D, class M, class G>
+requires detail::warm_with_log<F, D, M, G> || detail::warm_plain<F, D, M, G>
 decltype(auto) invoke_warm_fit(const F& f, const D& data, const M& prev, G& g, event_log& log) {
   if constexpr (detail::warm_with_log<F, D, M, G>)
     return f.fit(data, prev, g, log);
@@ -104,8 +106,9 @@ consteval bool check_fitter() {
     return false;
   } else {
     using M = fitted_model_t<F>;
-    static_assert(check_distribution<M>());
-    if constexpr (HasDatasetType<M>) {
+    if constexpr (!check_distribution<M>()) {
+      return false;
+    } else {
       static_assert(
           requires(const F& f, const dataset_t<M>& d, default_rng& g, event_log& log) {
             { invoke_fit(f, d, g, log) } -> std::same_as<M>;

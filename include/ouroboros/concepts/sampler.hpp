@@ -22,10 +22,15 @@ template <class S, class M, class G>
 concept sampler_with_log = requires(const S& s, const M& m, std::size_t n, G& g, event_log& log) {
   s(m, n, g, log);
 };
+template <class S, class M, class G>
+concept sampler_plain = requires(const S& s, const M& m, std::size_t n, G& g) {
+  s(m, n, g);
+};
 }  // namespace detail
 
 /// Calls whichever form the sampler has.
 template <class S, class M, class G>
+requires detail::sampler_with_log<S, M, G> || detail::sampler_plain<S, M, G>
 decltype(auto) invoke_sampler(const S& s, const M& m, std::size_t n, G& g, event_log& log) {
   if constexpr (detail::sampler_with_log<S, M, G>)
     return s(m, n, g, log);

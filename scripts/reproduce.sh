@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The one command that reproduces the experiments: builds Release and runs every experiment with
+# its default settings, writing results files and figures into results/ (or $1).
+# Usage: scripts/reproduce.sh [results-folder]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=$(realpath -m "${1:-$root/results}")
+build=${OUROBOROS_BUILD_DIR:-$root/build/release}
+
+"$root/scripts/install_deps.sh" gnuplot-nox
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUROBOROS_BUILD_TESTS=OFF \
+  -DOUROBOROS_BUILD_BENCHMARKS=OFF -DOUROBOROS_BUILD_EXAMPLES=ON
+cmake --build "$build" -j "$(nproc)"
+
+mkdir -p "$out"
+for experiment in gaussian_collapse categorical_collapse; do
+  echo "== $experiment" >&2
+  "$build/examples/$experiment" --out "$out/$experiment" | tee "$out/$experiment/$experiment.txt"
+done
+echo
+echo "results written:"
+find "$out" -maxdepth 2 -type f | sort

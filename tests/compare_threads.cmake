@@ -1,0 +1,25 @@
+# Runs an example with 1 and with 2 threads and requires byte-identical data files.
+foreach(t 1 2)
+  execute_process(COMMAND ${PROGRAM} --quick --no-plot --threads ${t} --out ${OUT}/t${t}
+    RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} --threads ${t} failed (${rc}): ${err}")
+  endif()
+endforeach()
+foreach(f ${NAME}.csv ${NAME}_summary.csv ${NAME}_theory.csv)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/t1/${f} ${OUT}/t2/${f}
+    RESULT_VARIABLE same)
+  if(NOT same EQUAL 0)
+    message(FATAL_ERROR "${f} differs between --threads 1 and --threads 2")
+  endif()
+endforeach()
+# The JSON differs only in provenance (threads, start time, seconds): compare without it.
+foreach(t 1 2)
+  file(READ ${OUT}/t${t}/${NAME}.json j)
+  string(JSON j REMOVE "${j}" provenance)
+  set(json${t} "${j}")
+endforeach()
+if(NOT json1 STREQUAL json2)
+  message(FATAL_ERROR "${NAME}.json differs between --threads 1 and --threads 2 (provenance aside)")
+endif()
+message(STATUS "identical results with 1 and 2 threads")
