@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "normal_checks.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/metrics/gaussian.hpp"
@@ -66,32 +67,29 @@ TEST_CASE("uniform_index is uniform", "[random]") {
   for (int i = 0; i < 1000; ++i) CHECK(uniform_index(mt, 3) < 3);
 }
 
-TEST_CASE("the ziggurat gives standard normal moments and tails", "[random]") {
+TEST_CASE("the ziggurat gives standard normal moments, histogram and tails", "[random]") {
   default_rng g(11);
-  const std::size_t n = 2'000'000;
-  std::vector<double> x(n);
+  std::vector<double> x(2'000'000);
   fill_standard_normal(g, x);
-  double m1 = 0, m2 = 0, m3 = 0, m4 = 0;
-  std::size_t tail = 0, beyond1 = 0;
-  for (double v : x) {
-    m1 += v, m2 += v * v, m3 += v * v * v, m4 += v * v * v * v;
-    tail += std::abs(v) > detail::ziggurat_tables::r;
-    beyond1 += v > 1.0;
+  check_standard_normal(x);
+  // short fills take the scalar path
+  std::vector<double> y;
+  for (int i = 0; i < 100000; ++i) {
+    std::vector<double> s(20);
+    fill_standard_normal(g, s);
+    y.insert(y.end(), s.begin(), s.end());
   }
-  m1 /= n, m2 /= n, m3 /= n, m4 /= n;
-  const double rn = std::sqrt(static_cast<double>(n));
-  CHECK(std::abs(m1) < 4 / rn);
-  CHECK(std::abs(m2 - 1) < 4 * std::sqrt(2.0) / rn);
-  CHECK(std::abs(m3) < 4 * std::sqrt(15.0) / rn);
-  CHECK(std::abs(m4 - 3) < 4 * std::sqrt(96.0) / rn);
-  // the tail path: P(|Z| > r) = erfc(r / sqrt 2)
-  const double p_tail = std::erfc(detail::ziggurat_tables::r / std::sqrt(2.0));
-  CHECK(std::abs(tail / double(n) - p_tail) < 4 * std::sqrt(p_tail / n));
-  const double p1 = 0.5 * std::erfc(1 / std::sqrt(2.0));
-  CHECK(std::abs(beyond1 / double(n) - p1) < 4 * std::sqrt(p1 * (1 - p1) / n));
-  // same engine state, same values
+  check_standard_normal(y);
+  // same engine state, same values; the engine advances
   default_rng g1(3), g2(3);
-  CHECK(standard_normal(g1) == standard_normal(g2));
+  std::vector<double> a(100), b(100), c(100);
+  fill_normal(g1, a, 1.0, 2.0);
+  fill_normal(g2, b, 1.0, 2.0);
+  fill_normal(g2, c, 1.0, 2.0);
+  CHECK(a == b);
+  CHECK(a != c);
+  default_rng g3(3), g4(3);
+  CHECK(standard_normal(g3) == standard_normal(g4));
 }
 
 // ---------------------------------------------------------------------------------------------

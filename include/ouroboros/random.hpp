@@ -5,6 +5,7 @@
 // through make_stream(), so results do not depend on how work is spread over threads.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -13,6 +14,10 @@
 #include <limits>
 #include <optional>
 #include <span>
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#include <immintrin.h>
+#endif
 
 #include "ouroboros/concepts/rng.hpp"
 
@@ -79,12 +84,23 @@ enum class stream_role : std::uint64_t {
   user = 1000,  ///< first role free for user code
 };
 
+/// The part of a stream key shared by all generations and roles of one (seed, replicate).
+constexpr std::uint64_t replicate_key(std::uint64_t seed, std::uint64_t replicate) noexcept {
+  const std::uint64_t h = mix64(seed ^ 0x6A09E667F3BCC908ULL);
+  return mix64(h ^ (replicate * 0x9E3779B97F4A7C15ULL + 0xBB67AE8584CAA73BULL));
+}
+
+/// The part of a stream key shared by all roles of one (seed, replicate, generation), given
+/// replicate_key(seed, replicate) (the loop computes that once per replicate).
+constexpr std::uint64_t stream_base_from(std::uint64_t replicate_key,
+                                         std::uint64_t generation) noexcept {
+  return mix64(replicate_key ^ (generation * 0xC2B2AE3D27D4EB4FULL + 0x3C6EF372FE94F82BULL));
+}
+
 /// The part of a stream key shared by all roles of one (seed, replicate, generation).
 constexpr std::uint64_t stream_base(std::uint64_t seed, std::uint64_t replicate,
                                     std::uint64_t generation) noexcept {
-  std::uint64_t h = mix64(seed ^ 0x6A09E667F3BCC908ULL);
-  h = mix64(h ^ (replicate * 0x9E3779B97F4A7C15ULL + 0xBB67AE8584CAA73BULL));
-  return mix64(h ^ (generation * 0xC2B2AE3D27D4EB4FULL + 0x3C6EF372FE94F82BULL));
+  return stream_base_from(replicate_key(seed, replicate), generation);
 }
 
 /// The engine for a role, given stream_base(seed, replicate, generation).
@@ -181,9 +197,10 @@ struct ziggurat_tables {
   std::array<double, layers> w{};                  // x[i] / 2^52: scales a 52-bit integer
   std::array<std::uint64_t, layers> k{};           // 2^52 * x[i+1] / x[i]: quick acceptance
   std::array<double, layers + 1> f{};              // exp(-x[i]^2 / 2)
+  std::array<double, layers + 1> x{};   // layer edges: x[0] virtual, x[1] = r, ..., x[256] = 0
+  std::array<double, layers> inv_dx{};  // 1 / (x[i] - x[i+1])
 
   ziggurat_tables() {
-    std::array<double, layers + 1> x{};
     const auto dens = [](double t) { return std::exp(-0.5 * t * t); };
     x[0] = v / dens(r);
     x[1] = r;
@@ -195,6 +212,7 @@ struct ziggurat_tables {
       w[i] = x[i] / two52;
       k[i] = static_cast<std::uint64_t>(x[i + 1] / x[i] * two52);
       f[i] = dens(x[i]);
+      inv_dx[i] = 1.0 / (x[i] - x[i + 1]);
     }
     f[layers] = 1.0;
   }
@@ -215,8 +233,18 @@ double normal_slow(G& g, const ziggurat_tables& t, std::uint64_t idx, double x) 
     } while (b + b < a * a);
     return x < 0 ? -(ziggurat_tables::r + a) : ziggurat_tables::r + a;
   }
-  // wedge between the rectangle's top and the density
+  // wedge between the rectangle's top and the density: y uniform in [f(x_i), f(x_i+1)]
   const double y = t.f[idx] + uniform01(g) * (t.f[idx + 1] - t.f[idx]);
+  // Squeeze: within a layer the density lies between its chord and its tangent (which is which
+  // depends on the curvature, changing sign at |x| = 1), so most points are decided without exp().
+  const double ax = std::abs(x), xi = t.x[idx], xn = t.x[idx + 1];
+  const double chord = t.f[idx] + (t.f[idx + 1] - t.f[idx]) * (xi - ax) * t.inv_dx[idx];
+  if (xn >= 1.0) {  // convex: tangent at x_i below, chord above
+    if (y < t.f[idx] * (1.0 + xi * (xi - ax))) return x;
+    if (y > chord) return std::numeric_limits<double>::quiet_NaN();
+  } else if (xi <= 1.0) {  // concave: chord below
+    if (y < chord) return x;
+  }
   if (y < std::exp(-0.5 * x * x)) return x;
   return std::numeric_limits<double>::quiet_NaN();  // rejected: caller draws again
 }
@@ -245,19 +273,181 @@ double standard_normal(G& g) {
   return detail::normal_one(g, detail::zig());
 }
 
+namespace detail {
+
+// GCC 12 reports a false -Wuninitialized inside its own AVX-512 intrinsics when they are inlined
+// (GCC bug 105593, fixed in GCC 13); the code below initialises everything it reads.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+/// Eight xoshiro256++ generators side by side (structure of arrays), seeded from a parent engine
+/// and used only inside one fill. The eight lanes are advanced with AVX-512 where the compiler
+/// targets it and by a plain loop otherwise; both give the same numbers.
+struct xoshiro_x8 {
+  alignas(64) std::uint64_t s0[8], s1[8], s2[8], s3[8];
+
+  /// Lane j takes SplitMix64 outputs 4j+1 .. 4j+4 of the sequence started at one output of the
+  /// parent (the usual way to seed several xoshiro generators), so the parent advances by one.
+  template <Rng G>
+  explicit xoshiro_x8(G& parent) {
+    constexpr std::uint64_t golden = 0x9E3779B97F4A7C15ULL;
+    const std::uint64_t p = random_bits64(parent);
+    std::uint64_t* dst[4] = {s0, s1, s2, s3};
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    const __m512i m1 = _mm512_set1_epi64(static_cast<long long>(0xBF58476D1CE4E5B9ULL));
+    const __m512i m2 = _mm512_set1_epi64(static_cast<long long>(0x94D049BB133111EBULL));
+    const __m512i lane = _mm512_set_epi64(28, 24, 20, 16, 12, 8, 4, 0);
+    const __m512i base = _mm512_add_epi64(
+        _mm512_set1_epi64(static_cast<long long>(p)),
+        _mm512_mullo_epi64(lane, _mm512_set1_epi64(static_cast<long long>(golden))));
+    for (int k = 0; k < 4; ++k) {
+      __m512i z = _mm512_add_epi64(
+          base,
+          _mm512_set1_epi64(static_cast<long long>(golden * static_cast<std::uint64_t>(k + 1))));
+      z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), m1);
+      z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), m2);
+      z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+      _mm512_store_si512(dst[k], z);
+    }
+#else
+    for (int j = 0; j < 8; ++j)
+      for (int k = 0; k < 4; ++k)
+        dst[k][j] = mix64(p + golden * static_cast<std::uint64_t>(4 * j + k + 1));
+#endif
+  }
+  void next(std::uint64_t* out) {
+    for (int j = 0; j < 8; ++j) {
+      out[j] = std::rotl(s0[j] + s3[j], 23) + s0[j];
+      const std::uint64_t t = s1[j] << 17;
+      s2[j] ^= s0[j];
+      s3[j] ^= s1[j];
+      s1[j] ^= s2[j];
+      s0[j] ^= s3[j];
+      s2[j] ^= t;
+      s3[j] = std::rotl(s3[j], 45);
+    }
+  }
+};
+
+/// Finishes the lanes of a block that the ziggurat's fast path rejected, from the parent engine.
+template <Rng G>
+inline void normal_fix_lanes(G& g, const ziggurat_tables& t, unsigned reject,
+                             const std::uint64_t* u, double* x) {
+  while (reject != 0) {
+    const int j = std::countr_zero(reject);
+    reject &= reject - 1;
+    const double s = normal_slow(g, t, u[j] & 0xFF, x[j]);
+    x[j] = s == s ? s : normal_one(g, t);
+  }
+}
+
+/// out[i] = mean + sd * z_i for standard normals z_i made in blocks of eight: eight xoshiro256++
+/// lanes feed the ziggurat's branch-free fast path (98.8% of draws); the rare rejected lanes are
+/// finished from the parent engine; a last partial block is drawn whole and cut. The values
+/// depend only on the parent's state and n.
+template <Rng G>
+void normal_blocks_portable(G& g, double* out, std::size_t n, double mean, double sd) {
+  const auto& t = zig();
+  xoshiro_x8 lanes(g);
+  alignas(64) std::uint64_t u[8];
+  alignas(64) double x[8];
+  for (std::size_t i = 0; i < n; i += 8) {
+    lanes.next(u);
+    unsigned reject = 0;
+    for (int j = 0; j < 8; ++j) {
+      const std::uint64_t idx = u[j] & 0xFF;
+      const std::uint64_t mant = u[j] >> 12;
+      const double x0 = static_cast<double>(static_cast<std::int64_t>(mant)) * t.w[idx];
+      x[j] = std::bit_cast<double>(std::bit_cast<std::uint64_t>(x0) ^ ((u[j] & 0x100) << 55));
+      reject |= static_cast<unsigned>(mant >= t.k[idx]) << j;
+    }
+    if (reject != 0) [[unlikely]]
+      normal_fix_lanes(g, t, reject, u, x);
+    const std::size_t m = std::min<std::size_t>(8, n - i);
+    for (std::size_t j = 0; j < m; ++j) out[i + j] = mean + sd * x[j];
+  }
+}
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+/// The same computation as normal_blocks_portable with AVX-512 intrinsics (gathers from the
+/// tables, 64-bit rotates): about three times faster, identical numbers.
+template <Rng G>
+void normal_blocks_avx512(G& g, double* out, std::size_t n, double mean, double sd) {
+  const auto& t = zig();
+  xoshiro_x8 lanes(g);
+  __m512i s0 = _mm512_load_si512(lanes.s0), s1 = _mm512_load_si512(lanes.s1);
+  __m512i s2 = _mm512_load_si512(lanes.s2), s3 = _mm512_load_si512(lanes.s3);
+  const __m512i byte = _mm512_set1_epi64(0xFF), signbit = _mm512_set1_epi64(0x100);
+  const __m512d vmean = _mm512_set1_pd(mean), vsd = _mm512_set1_pd(sd);
+  alignas(64) std::uint64_t u[8];
+  alignas(64) double x[8];
+  for (std::size_t i = 0; i < n; i += 8) {
+    const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
+    const __m512i tt = _mm512_slli_epi64(s1, 17);
+    s2 = _mm512_xor_si512(s2, s0);
+    s3 = _mm512_xor_si512(s3, s1);
+    s1 = _mm512_xor_si512(s1, s2);
+    s0 = _mm512_xor_si512(s0, s3);
+    s2 = _mm512_xor_si512(s2, tt);
+    s3 = _mm512_rol_epi64(s3, 45);
+
+    const __m512i idx = _mm512_and_si512(r, byte);
+    const __m512i mant = _mm512_srli_epi64(r, 12);
+    const __m512d w = _mm512_i64gather_pd(idx, t.w.data(), 8);
+    const __m512i k =
+        _mm512_i64gather_epi64(idx, reinterpret_cast<const long long*>(t.k.data()), 8);
+    const __m512d x0 = _mm512_mul_pd(_mm512_cvtepi64_pd(mant), w);
+    const __m512i sign = _mm512_slli_epi64(_mm512_and_si512(r, signbit), 55);
+    __m512d xv = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x0), sign));
+    const __mmask8 reject = _mm512_cmpge_epu64_mask(mant, k);
+    if (reject != 0) [[unlikely]] {
+      _mm512_store_si512(u, r);
+      _mm512_store_pd(x, xv);
+      normal_fix_lanes(g, t, reject, u, x);
+      xv = _mm512_load_pd(x);
+    }
+    const __m512d y = _mm512_add_pd(vmean, _mm512_mul_pd(vsd, xv));
+    if (i + 8 <= n)
+      _mm512_storeu_pd(out + i, y);
+    else
+      _mm512_mask_storeu_pd(out + i, static_cast<__mmask8>((1u << (n - i)) - 1), y);
+  }
+}
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+template <Rng G>
+void normal_blocks(G& g, double* out, std::size_t n, double mean, double sd) {
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+  normal_blocks_avx512(g, out, n, mean, sd);
+#else
+  normal_blocks_portable(g, out, n, mean, sd);
+#endif
+}
+
+}  // namespace detail
+
 /// Fills `out` with independent standard normal variates; the same engine state always gives the
-/// same values.
+/// same values. Long fills run eight generators seeded from `g` side by side.
 template <Rng G>
 void fill_standard_normal(G& g, std::span<double> out) {
-  const auto& t = detail::zig();
-  for (double& o : out) o = detail::normal_one(g, t);
+  fill_normal(g, out, 0.0, 1.0);
 }
 
 /// Fills `out` with N(mean, sd^2) variates.
 template <Rng G>
 void fill_normal(G& g, std::span<double> out, double mean, double sd) {
-  const auto& t = detail::zig();
-  for (double& o : out) o = mean + sd * detail::normal_one(g, t);
+  if (out.size() < 32) {
+    const auto& t = detail::zig();
+    for (double& o : out) o = mean + sd * detail::normal_one(g, t);
+    return;
+  }
+  detail::normal_blocks(g, out.data(), out.size(), mean, sd);
 }
 
 }  // namespace ouro

@@ -3,6 +3,7 @@
 // values in replicate order. Memory is R model states plus (optionally) the kept values.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -38,6 +39,7 @@ struct replicate_state {
   std::optional<M> first;
   D real{};
   RegimeState regime{};
+  std::uint64_t key = 0;                 // replicate_key(seed, replicate)
   std::vector<event_log::entry> events;  // this generation's events
   std::exception_ptr error;
 };
@@ -88,12 +90,47 @@ const {
 
   std::vector<detail::replicate_state<M, D, rstate_t>> reps(R);
   std::vector<double> values(R * K);
-  std::vector<double> column(R), scratch;
+  std::vector<std::vector<double>> columns(K, std::vector<double>(R)), scratches(K);
   std::vector<summary_point> points(K);
 
   detail::thread_pool pool(opt.threads);
   detail::blas_single_thread_guard blas_guard(pool.size() > 1);
   const bool warm = opt.warm_start && WarmStartFitterFor<Fitter, M>;
+
+  // Records generation g (its values are in prev_values, its summaries in points) and calls the
+  // observers; returns true when one of them asks to stop.
+  std::vector<double> prev_values(R * K);
+  std::vector<event> pending_events;
+  std::atomic<bool> flagged{false};  // some replicate recorded an event or an error this generation
+  bool stopped = false;
+  auto finish_generation = [&](std::size_t g) {
+    for (auto& e : pending_events) {
+      if (res.events.size() < opt.max_events)
+        res.events.push_back(std::move(e));
+      else
+        ++res.events_dropped;
+    }
+    pending_events.clear();
+    for (std::size_t k = 0; k < K; ++k) res.summary[k].push(g, points[k]);
+    if (keep) res.values.insert(res.values.end(), prev_values.begin(), prev_values.end());
+    res.generations = g + 1;
+    bool stop = false;
+    if (!opt.observers.empty()) {
+      const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+      const generation_report rep{res.label,
+                                  g,
+                                  G,
+                                  R,
+                                  res.metric_names,
+                                  prev_values,
+                                  points,
+                                  elapsed,
+                                  res.events.size() + res.events_dropped};
+      for (const auto& ob : opt.observers)
+        if (ob && ob(rep) == observer_action::stop) stop = true;
+    }
+    return stop;
+  };
 
   for (std::size_t g = 0; g < G; ++g) {
     const std::size_t m_g = opt.samples(g);
@@ -108,7 +145,8 @@ const {
       try {
         event_log log;
         D data;
-        const std::uint64_t base = stream_base(opt.seed, r, g);
+        if (g == 0) st.key = replicate_key(opt.seed, r);
+        const std::uint64_t base = stream_base_from(st.key, g);
         if (g == 0) {
           default_rng real_rng = make_stream_from(base, std::uint64_t(stream_role::real));
           st.real = real.initial(m_g, real_rng);
@@ -166,12 +204,35 @@ const {
             },
             metrics_);
         st.events = log.entries();
+        if (!st.events.empty()) flagged.store(true, std::memory_order_relaxed);
       } catch (...) {
         st.error = std::current_exception();
+        flagged.store(true, std::memory_order_relaxed);
       }
     };
-    pool.parallel_for(R, step);
+    // Generation g's replicate steps run together with the summaries of generation g - 1
+    // (one task per metric, scheduled first), so the summaries cost no extra barrier. Each
+    // summary still reduces its values in replicate order: the numbers do not depend on it.
+    const std::size_t pending_k = g > 0 ? K : 0;
+    pool.parallel_for(pending_k + R, [&](std::size_t i) {
+      if (i < pending_k) {
+        auto& col = columns[i];
+        for (std::size_t r = 0; r < R; ++r) col[r] = prev_values[r * K + i];
+        points[i] = summarize(col, scratches[i]);
+      } else {
+        step(i - pending_k);
+      }
+    });
+    if (g > 0 && finish_generation(g - 1)) {
+      stopped = true;
+      break;  // an observer stopped the run: generation g is dropped
+    }
 
+    pending_events.clear();
+    if (!flagged.exchange(false)) {  // no replicate recorded an event or failed
+      std::swap(values, prev_values);
+      continue;
+    }
     for (std::size_t r = 0; r < R; ++r) {
       if (!reps[r].error) continue;
       std::string what = "unknown exception";
@@ -185,37 +246,17 @@ const {
           fmt::format("run '{}', replicate {}, generation {}: {}", opt.label, r, g, what));
     }
     for (std::size_t r = 0; r < R; ++r)
-      for (auto& e : reps[r].events) {
-        if (res.events.size() < opt.max_events)
-          res.events.push_back({opt.label, r, g, std::move(e.what), std::move(e.action)});
-        else
-          ++res.events_dropped;
-      }
-
-    for (std::size_t k = 0; k < K; ++k) {
-      for (std::size_t r = 0; r < R; ++r) column[r] = values[r * K + k];
-      points[k] = summarize(column, scratch);
-      res.summary[k].push(g, points[k]);
-    }
-    if (keep) res.values.insert(res.values.end(), values.begin(), values.end());
-    res.generations = g + 1;
-
-    bool stop = false;
-    if (!opt.observers.empty()) {
-      const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
-      const generation_report rep{res.label,
-                                  g,
-                                  G,
-                                  R,
-                                  res.metric_names,
-                                  values,
-                                  points,
-                                  elapsed,
-                                  res.events.size() + res.events_dropped};
-      for (const auto& ob : opt.observers)
-        if (ob && ob(rep) == observer_action::stop) stop = true;
-    }
-    if (stop) break;
+      for (auto& e : reps[r].events)
+        pending_events.push_back({opt.label, r, g, std::move(e.what), std::move(e.action)});
+    std::swap(values, prev_values);
+  }
+  if (!stopped) {  // the last generation's summaries
+    pool.parallel_for(K, [&](std::size_t k) {
+      auto& col = columns[k];
+      for (std::size_t r = 0; r < R; ++r) col[r] = prev_values[r * K + k];
+      points[k] = summarize(col, scratches[k]);
+    });
+    finish_generation(G - 1);
   }
   res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   return res;

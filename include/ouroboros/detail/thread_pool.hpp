@@ -49,7 +49,7 @@ class thread_pool {
   ~thread_pool() {
     {
       std::lock_guard lk(m_);
-      stop_ = true;
+      stop_.store(true);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -66,33 +66,45 @@ class thread_pool {
 
   /// Calls fn(i) for every i in [0, n), spread over the pool; the calling thread works too.
   /// Exceptions thrown by fn are not caught here: fn must catch its own (the loop does).
+  /// Threads spin briefly before they sleep, because the loop calls this twice per generation and
+  /// a sleeping thread takes tens of microseconds to wake.
   void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) {
     if (n == 0) return;
     if (n_ == 1 || n == 1) {
       for (std::size_t i = 0; i < n; ++i) fn(i);
       return;
     }
-    const std::size_t chunk = std::max<std::size_t>(1, n / (static_cast<std::size_t>(n_) * 16));
+    job_ = &fn;
+    job_n_ = n;
+    chunk_ = std::max<std::size_t>(1, n / (static_cast<std::size_t>(n_) * 64));
+    next_.store(0, std::memory_order_relaxed);
+    pending_.store(n_ - 1, std::memory_order_relaxed);
     {
       std::lock_guard lk(m_);
-      job_ = &fn;
-      job_n_ = n;
-      chunk_ = chunk;
-      next_.store(0);
-      active_ = n_ - 1;
-      ++epoch_;
+      epoch_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     run_chunks();
-    std::unique_lock lk(m_);
-    done_cv_.wait(lk, [this] { return active_ == 0; });
+    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+      if (spin < 20000) {
+        pause();
+      } else {
+        std::unique_lock lk(m_);
+        done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      }
+    }
     job_ = nullptr;
   }
 
  private:
+  static void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
   void run_chunks() {
     for (;;) {
-      const std::size_t b = next_.fetch_add(chunk_);
+      const std::size_t b = next_.fetch_add(chunk_, std::memory_order_relaxed);
       if (b >= job_n_) return;
       const std::size_t e = std::min(job_n_, b + chunk_);
       for (std::size_t i = b; i < e; ++i) (*job_)(i);
@@ -101,16 +113,21 @@ class thread_pool {
   void work() {
     std::size_t seen = 0;
     for (;;) {
-      {
-        std::unique_lock lk(m_);
-        cv_.wait(lk, [&] { return stop_ || epoch_ != seen; });
-        if (stop_) return;
-        seen = epoch_;
+      // spin for a while, then sleep until the next job or the end
+      for (int spin = 0; epoch_.load(std::memory_order_acquire) == seen && !stop_.load(); ++spin) {
+        if (spin < 20000) {
+          pause();
+        } else {
+          std::unique_lock lk(m_);
+          cv_.wait(lk, [&] { return stop_.load() || epoch_.load() != seen; });
+        }
       }
+      if (stop_.load()) return;
+      seen = epoch_.load(std::memory_order_acquire);
       run_chunks();
-      {
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard lk(m_);
-        if (--active_ == 0) done_cv_.notify_one();
+        done_cv_.notify_one();
       }
     }
   }
@@ -120,10 +137,11 @@ class thread_pool {
   std::mutex m_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(std::size_t)>* job_ = nullptr;
-  std::size_t job_n_ = 0, chunk_ = 1, epoch_ = 0;
-  unsigned active_ = 0;
+  std::size_t job_n_ = 0, chunk_ = 1;
+  std::atomic<std::size_t> epoch_{0};
+  std::atomic<unsigned> pending_{0};
   std::atomic<std::size_t> next_{0};
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace ouro::detail

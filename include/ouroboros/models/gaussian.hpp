@@ -14,6 +14,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "ouroboros/events.hpp"
 #include "ouroboros/random.hpp"
 
@@ -31,35 +35,75 @@ struct unbiased {
 };
 
 namespace detail {
-/// Sum with four independent accumulators: fast (no loop-carried latency chain) and with a fixed
-/// order, so the result is the same on every run.
-inline double sum4(std::span<const double> x) noexcept {
-  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  std::size_t i = 0;
-  const std::size_t n = x.size();
-  for (; i + 4 <= n; i += 4) {
-    a0 += x[i];
-    a1 += x[i + 1];
-    a2 += x[i + 2];
-    a3 += x[i + 3];
-  }
-  for (; i < n; ++i) a0 += x[i];
-  return (a0 + a1) + (a2 + a3);
+// Sums in a fixed order with no long latency chain: blocks of eight consecutive elements go
+// alternately to two sets of eight lane accumulators (A, B); the n mod 8 last elements go to
+// lane 0 of A; the result is combine8(A + B) with combine8(a) =
+// ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)). The AVX-512 code and the plain loop follow the same order.
+inline double combine8(const double* a, const double* b) noexcept {
+  double c[8];
+  for (int j = 0; j < 8; ++j) c[j] = a[j] + b[j];
+  return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
 }
-/// Sum of squared deviations from c, four accumulators.
-inline double sum_sq_dev4(std::span<const double> x, double c) noexcept {
-  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+
+/// Sum of f(x_i) in the fixed order above; f is applied elementwise to a vector or a double.
+template <class F, class VF>
+inline double lane_sum(std::span<const double> x, F f, [[maybe_unused]] VF vf) noexcept {
+  const std::size_t n = x.size(), n8 = n - n % 8;
+  alignas(64) double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   std::size_t i = 0;
-  const std::size_t n = x.size();
-  for (; i + 4 <= n; i += 4) {
-    const double d0 = x[i] - c, d1 = x[i + 1] - c, d2 = x[i + 2] - c, d3 = x[i + 3] - c;
-    a0 += d0 * d0;
-    a1 += d1 * d1;
-    a2 += d2 * d2;
-    a3 += d3 * d3;
+#if defined(__AVX512F__)
+  __m512d va = _mm512_setzero_pd(), vb = _mm512_setzero_pd();
+  for (; i + 16 <= n8; i += 16) {
+    va = _mm512_add_pd(va, vf(_mm512_loadu_pd(x.data() + i)));
+    vb = _mm512_add_pd(vb, vf(_mm512_loadu_pd(x.data() + i + 8)));
   }
-  for (; i < n; ++i) a0 += (x[i] - c) * (x[i] - c);
-  return (a0 + a1) + (a2 + a3);
+  if (i < n8) {
+    va = _mm512_add_pd(va, vf(_mm512_loadu_pd(x.data() + i)));
+    i += 8;
+  }
+  _mm512_store_pd(a, va);
+  _mm512_store_pd(b, vb);
+#else
+  for (; i + 16 <= n8; i += 16)
+    for (int j = 0; j < 8; ++j) {
+      a[j] += f(x[i + j]);
+      b[j] += f(x[i + 8 + j]);
+    }
+  if (i < n8) {
+    for (int j = 0; j < 8; ++j) a[j] += f(x[i + j]);
+    i += 8;
+  }
+#endif
+  for (; i < n; ++i) a[0] += f(x[i]);
+  return combine8(a, b);
+}
+
+/// Sum of x.
+inline double sum8(std::span<const double> x) noexcept {
+#if defined(__AVX512F__)
+  return lane_sum(
+      x, [](double v) { return v; }, [](__m512d v) { return v; });
+#else
+  return lane_sum(
+      x, [](double v) { return v; }, 0);
+#endif
+}
+
+/// Sum of (x - c)^2.
+inline double sum_sq_dev8(std::span<const double> x, double c) noexcept {
+  const auto f = [c](double v) {
+    const double d = v - c;
+    return d * d;
+  };
+#if defined(__AVX512F__)
+  const __m512d vc = _mm512_set1_pd(c);
+  return lane_sum(x, f, [vc](__m512d v) {
+    const __m512d d = _mm512_sub_pd(v, vc);
+    return _mm512_mul_pd(d, d);
+  });
+#else
+  return lane_sum(x, f, 0);
+#endif
 }
 }  // namespace detail
 
@@ -107,7 +151,7 @@ class gaussian {
         if (v != mean_) return -std::numeric_limits<double>::infinity();
       return std::numeric_limits<double>::infinity();
     }
-    const double ss = detail::sum_sq_dev4(x, mean_);
+    const double ss = detail::sum_sq_dev8(x, mean_);
     const double n = static_cast<double>(x.size());
     return -0.5 * (n * std::log(2 * std::numbers::pi * var_) + ss / var_);
   }
@@ -140,7 +184,7 @@ struct gaussian_fitter {
     const std::size_t m = x.size();
     if (m == 0)
       throw std::invalid_argument("ouro::models::gaussian_fitter: cannot fit an empty dataset");
-    const double mean = detail::sum4(x) / static_cast<double>(m);
+    const double mean = detail::sum8(x) / static_cast<double>(m);
     if (!std::isfinite(mean))
       throw std::invalid_argument(
           "ouro::models::gaussian_fitter: the data contain NaN or infinite values");
@@ -150,7 +194,7 @@ struct gaussian_fitter {
                  "used the maximum-likelihood variance (divisor M)");
       div = static_cast<double>(m);
     }
-    double var = detail::sum_sq_dev4(x, mean) / div;
+    double var = detail::sum_sq_dev8(x, mean) / div;
     if (variance_floor && var < *variance_floor) {
       log.record(fmt::format("variance {} below the floor", var),
                  fmt::format("raised to the floor {}", *variance_floor));
