@@ -20,7 +20,7 @@ inline void check_standard_normal(std::span<const double> x) {
   for (double v : x) {
     m1 += v, m2 += v * v, m3 += v * v * v, m4 += v * v * v * v;
     tail += std::abs(v) > ouro::detail::ziggurat_tables::r;
-    const int b = v < -4  ? 0
+    const int b = v < -4   ? 0
                   : v >= 4 ? 41
                            : std::min(40, 1 + static_cast<int>(std::floor((v + 4) / 0.2)));
     bins[static_cast<std::size_t>(b)] += 1;

@@ -65,6 +65,12 @@ TEST_CASE("gaussian fitters: MLE and unbiased estimators, floors and events", "[
       models::gaussian_fitter<models::mle>{0.5}.fit(std::vector<double>{1, 1.1}, g, log);
   CHECK(fl.variance() == 0.5);
   CHECK(log.entries().size() == 1);
+  // far from the origin the shifted one-pass sums keep their accuracy
+  std::vector<double> far(1000);
+  for (std::size_t i = 0; i < far.size(); ++i) far[i] = 1e9 + (i % 2 ? 1e-3 : -1e-3);
+  const auto fm = models::gaussian_fitter<models::mle>{}.fit(far, g, log);
+  CHECK(fm.mean() == Approx(1e9).epsilon(1e-15));
+  CHECK(fm.variance() == Approx(1e-6).epsilon(1e-6));
   CHECK_THROWS_AS(models::gaussian_fitter<>{}.fit(std::vector<double>{}, g, log),
                   std::invalid_argument);
   CHECK_THROWS_AS(models::gaussian_fitter<>{}.fit(std::vector<double>{1, NAN}, g, log),

@@ -42,5 +42,10 @@ TEST_CASE("vectorised sums match plain sums", "[simd]") {
     for (double v : x) q += (v - c) * (v - c);
     CHECK(models::detail::sum8(x) == Approx(s).margin(1e-12));
     CHECK(models::detail::sum_sq_dev8(x, c) == Approx(q).margin(1e-12));
+    if (n > 0) {
+      const auto [s1, s2] = models::detail::shifted_sum8(x, x[0]);
+      CHECK(x[0] + s1 / static_cast<double>(n) == Approx(c).margin(1e-12));
+      CHECK(s2 - s1 * s1 / static_cast<double>(n) == Approx(q).margin(1e-10));
+    }
   }
 }
