@@ -52,7 +52,7 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
       if (!first) s += ", \\\n     ";
       first = false;
       s += fmt::format(
-          "{0} using 2:8:9 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
+          "{0} using 2:7:8 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
           "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
           examples::summary_rows(summary, run.label, metric), run.label, colour);
       bool has_theory = false;

@@ -195,7 +195,7 @@ inline bool render(const common_options& o, const std::filesystem::path& script)
 }
 
 /// A quoted gnuplot data source selecting the rows of a summary CSV for one run and metric:
-/// columns 2 = generation, 4 = mean, 8 = ci95_lo, 9 = ci95_hi, 10 = median.
+/// columns 2 = generation, 4 = mean, 7 = ci95_lo, 8 = ci95_hi, 9 = median.
 inline std::string summary_rows(const std::filesystem::path& csv, const std::string& run,
                                 const std::string& metric) {
   return fmt::format(R"("< awk -F, '$1==\"{}\" && $3==\"{}\"' '{}'")", run, metric, csv.string());
