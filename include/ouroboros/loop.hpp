@@ -4,9 +4,13 @@
 //   auto loop = ouro::collapse_loop{ouro::models::gaussian_fitter<ouro::models::unbiased>{},
 //                                   ouro::sample::ancestral{}, ouro::regime::replace{},
 //                                   ouro::metrics::variance{}, ouro::metrics::log_variance{}};
-//   auto run = loop.run(ouro::from_truth(ouro::models::gaussian{0, 1}),
-//                       {.label = "M=100", .generations = 500, .replicates = 1000,
-//                        .samples = ouro::schedule::constant{100}, .seed = 42});
+//   ouro::run_options opt;
+//   opt.label = "M=100";
+//   opt.generations = 500;
+//   opt.replicates = 1000;
+//   opt.samples = ouro::schedule::constant{100};
+//   opt.seed = 42;
+//   auto run = loop.run(ouro::from_truth(ouro::models::gaussian{0, 1}), opt);
 #pragma once
 
 #include <cstddef>
