@@ -15,6 +15,7 @@ cmake --build "$build" -j "$(nproc)"
 mkdir -p "$out"
 for experiment in gaussian_collapse categorical_collapse; do
   echo "== $experiment" >&2
+  mkdir -p "$out/$experiment"
   "$build/examples/$experiment" --out "$out/$experiment" | tee "$out/$experiment/$experiment.txt"
 done
 echo
