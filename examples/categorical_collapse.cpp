@@ -29,22 +29,8 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
       "set multiplot layout 1,3 title 'Categorical (Wright-Fisher) collapse: Monte Carlo mean "
       "(95% CI), theory dashed'\nset key right top\nset grid\nset xlabel 'generation'\n",
       (dir / fmt::format("{}.png", kName)).string());
-  for (const auto& metric : {"heterozygosity", "entropy", "support_size"}) {
-    s += fmt::format("set title '{}'\nplot ", metric);
-    int colour = 1;
-    for (const auto& run : res.runs) {
-      if (colour > 1) s += ", \\\n     ";
-      s += fmt::format(
-          "{0} using 2:7:8 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
-          "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
-          examples::summary_rows(summary, run.label, metric), run.label, colour);
-      if (std::string(metric) == "heterozygosity")
-        s += fmt::format(", \\\n     {} using 2:4 with lines lc {} dt 2 lw 2 title '{} theory'",
-                         examples::summary_rows(theory, run.label, metric), colour, run.label);
-      ++colour;
-    }
-    s += "\n";
-  }
+  for (const std::string metric : {"heterozygosity", "entropy", "support_size"})
+    s += examples::plot_panel(summary, theory, res, metric, metric);
   s += "unset multiplot\n";
   ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
 }
@@ -138,17 +124,7 @@ int main(int argc, char** argv) {
                                 metrics::support_size{},
                                 metrics::fixed_states{K}};
       for (std::size_t M : o.samples) {
-        run_options opt;
-        opt.label = fmt::format("M={}", M);
-        opt.generations = o.generations;
-        opt.replicates = o.replicates;
-        opt.samples = schedule::constant{M};
-        opt.seed = o.seed;
-        opt.threads = o.threads;
-        opt.keep = keep_values::none;
-        opt.config = {{"samples", static_cast<std::int64_t>(M)}};
-        opt.observers.push_back(examples::progress(kName));
-        if (tidy) opt.observers.push_back(tidy->rows_for(kName));
+        const run_options opt = examples::run_options_for(o, M, kName, tidy ? &*tidy : nullptr);
         run_result run = loop.run(from_truth(models::categorical{probs}), opt);
         if (theory_applies) {
           std::vector<double> h;
@@ -160,14 +136,7 @@ int main(int argc, char** argv) {
       }
     });
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::string theory_csv = "run,generation,metric,value\n";
-    for (const auto& run : res.runs)
-      for (const auto& [name, v] : run.theory)
-        for (std::size_t g = 0; g < v.size(); ++g)
-          theory_csv += fmt::format("{},{},{},{}\n", run.label, g, name, v[g]);
-    ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", kName), theory_csv);
-    ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
-    if (tidy) tidy->commit();
+    examples::write_outputs(out, kName, res, tidy ? &*tidy : nullptr);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;

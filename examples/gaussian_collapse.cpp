@@ -44,26 +44,8 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
                                                                 {"std", "E[sigma]"},
                                                                 {"mean_sq_error", "E[mu^2]"},
                                                                 {"w2_sq", "E[W2^2] to N(0,1)"}};
-  for (const auto& [metric, title] : panels) {
-    s += fmt::format("set title '{}'\nplot ", title);
-    bool first = true;
-    int colour = 1;
-    for (const auto& run : res.runs) {
-      if (!first) s += ", \\\n     ";
-      first = false;
-      s += fmt::format(
-          "{0} using 2:7:8 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
-          "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
-          examples::summary_rows(summary, run.label, metric), run.label, colour);
-      bool has_theory = false;
-      for (const auto& [name, v] : run.theory) has_theory = has_theory || name == metric;
-      if (has_theory)
-        s += fmt::format(", \\\n     {} using 2:4 with lines lc {} dt 2 lw 2 title '{} theory'",
-                         examples::summary_rows(theory, run.label, metric), colour, run.label);
-      ++colour;
-    }
-    s += "\n";
-  }
+  for (const auto& [metric, title] : panels)
+    s += examples::plot_panel(summary, theory, res, metric, title);
   s += "unset multiplot\n";
   ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
 }
@@ -143,17 +125,7 @@ int main(int argc, char** argv) {
                                 metrics::mean_sq_error{},
                                 metrics::w2_sq{}};
       for (std::size_t M : o.samples) {
-        run_options opt;
-        opt.label = fmt::format("M={}", M);
-        opt.generations = o.generations;
-        opt.replicates = o.replicates;
-        opt.samples = schedule::constant{M};
-        opt.seed = o.seed;
-        opt.threads = o.threads;
-        opt.keep = keep_values::none;
-        opt.config = {{"samples", static_cast<std::int64_t>(M)}};
-        opt.observers.push_back(examples::progress(kName));
-        if (tidy) opt.observers.push_back(tidy->rows_for(kName));
+        const run_options opt = examples::run_options_for(o, M, kName, tidy ? &*tidy : nullptr);
         run_result run = loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
         if (theory_regime)
           for (const auto& name : run.metric_names) {
@@ -176,14 +148,7 @@ int main(int argc, char** argv) {
       run_all(ouro::models::unbiased{});
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    std::string theory_csv = "run,generation,metric,value\n";
-    for (const auto& run : res.runs)
-      for (const auto& [name, v] : run.theory)
-        for (std::size_t g = 0; g < v.size(); ++g)
-          theory_csv += fmt::format("{},{},{},{}\n", run.label, g, name, v[g]);
-    ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", kName), theory_csv);
-    ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
-    if (tidy) tidy->commit();
+    examples::write_outputs(out, kName, res, tidy ? &*tidy : nullptr);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;

@@ -201,4 +201,60 @@ inline std::string summary_rows(const std::filesystem::path& csv, const std::str
   return fmt::format(R"("< awk -F, '$1==\"{}\" && $3==\"{}\"' '{}'")", run, metric, csv.string());
 }
 
+/// One multiplot panel: for every run, the 95% CI band and the Monte Carlo mean of `metric` from
+/// the summary CSV, and the theory curve (dashed) from the theory CSV where the run has one.
+inline std::string plot_panel(const std::filesystem::path& summary_csv,
+                              const std::filesystem::path& theory_csv, const ouro::results& res,
+                              const std::string& metric, const std::string& title) {
+  std::string s = fmt::format("set title '{}'\nplot ", title);
+  int colour = 1;
+  for (const auto& run : res.runs) {
+    if (colour > 1) s += ", \\\n     ";
+    s += fmt::format(
+        "{0} using 2:7:8 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
+        "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
+        summary_rows(summary_csv, run.label, metric), run.label, colour);
+    bool has_theory = false;
+    for (const auto& [name, v] : run.theory) has_theory = has_theory || name == metric;
+    if (has_theory)
+      s += fmt::format(", \\\n     {} using 2:4 with lines lc {} dt 2 lw 2 title '{} theory'",
+                       summary_rows(theory_csv, run.label, metric), colour, run.label);
+    ++colour;
+  }
+  return s + "\n";
+}
+
+/// The settings of one run of an example: M samples per generation, the common options, progress
+/// on stderr and, when `tidy` is given, the per-replicate rows streamed into it.
+inline ouro::run_options run_options_for(const common_options& o, std::size_t M,
+                                         const std::string& program,
+                                         ouro::io::tidy_csv_stream* tidy) {
+  ouro::run_options opt;
+  opt.label = fmt::format("M={}", M);
+  opt.generations = o.generations;
+  opt.replicates = o.replicates;
+  opt.samples = ouro::schedule::constant{M};
+  opt.seed = o.seed;
+  opt.threads = o.threads;
+  opt.keep = ouro::keep_values::none;  // rows are streamed, summaries are always kept
+  opt.config = {{"samples", static_cast<std::int64_t>(M)}};
+  opt.observers.push_back(progress(program));
+  if (tidy) opt.observers.push_back(tidy->rows_for(program));
+  return opt;
+}
+
+/// Writes <name>_theory.csv (run,generation,metric,value), <name>.json and <name>_summary.csv,
+/// and commits the streamed per-replicate CSV.
+inline void write_outputs(const std::filesystem::path& out, const std::string& name,
+                          const ouro::results& res, ouro::io::tidy_csv_stream* tidy) {
+  std::string theory_csv = "run,generation,metric,value\n";
+  for (const auto& run : res.runs)
+    for (const auto& [metric, v] : run.theory)
+      for (std::size_t g = 0; g < v.size(); ++g)
+        theory_csv += fmt::format("{},{},{},{}\n", run.label, g, metric, v[g]);
+  ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", name), theory_csv);
+  ouro::io::write_results(res, out, name, nullptr, /*tidy=*/false);
+  if (tidy) tidy->commit();
+}
+
 }  // namespace examples

@@ -26,6 +26,20 @@ std::vector<std::size_t> choose_without_replacement(std::size_t n, std::size_t k
   p.resize(k);
   return p;
 }
+/// The accumulated pool of a replicate: its real data, then M_g new synthetic draws per generation.
+template <class D>
+struct pool_state {
+  D pool{};
+  bool started = false;
+};
+template <class D, class Ctx>
+void grow_pool(pool_state<D>& s, Ctx& ctx) {
+  if (!s.started) {
+    s.pool = ctx.real();
+    s.started = true;
+  }
+  dataset_append(s.pool, ctx.synthetic(ctx.samples()));
+}
 }  // namespace detail
 
 namespace regime {
@@ -46,18 +60,11 @@ struct replace {
 /// M_g draws from model g-1 to the pool. Memory grows linearly with the generation.
 struct accumulate {
   template <class D>
-  struct state {
-    D pool{};
-    bool started = false;
-  };
+  using state = detail::pool_state<D>;
 
   template <class D, class Ctx>
   D next(state<D>& s, Ctx& ctx) const {
-    if (!s.started) {
-      s.pool = ctx.real();
-      s.started = true;
-    }
-    dataset_append(s.pool, ctx.synthetic(ctx.samples()));
+    detail::grow_pool(s, ctx);
     return s.pool;
   }
   static constexpr std::string_view name() noexcept { return "accumulate"; }
@@ -69,18 +76,11 @@ struct accumulate_subsample {
   std::size_t budget = 0;
 
   template <class D>
-  struct state {
-    D pool{};
-    bool started = false;
-  };
+  using state = detail::pool_state<D>;
 
   template <class D, class Ctx>
   D next(state<D>& s, Ctx& ctx) const {
-    if (!s.started) {
-      s.pool = ctx.real();
-      s.started = true;
-    }
-    dataset_append(s.pool, ctx.synthetic(ctx.samples()));
+    detail::grow_pool(s, ctx);
     const std::size_t n = dataset_size(s.pool);
     const std::size_t k = std::min(n, budget == 0 ? ctx.samples() : budget);
     const auto idx = detail::choose_without_replacement(n, k, ctx.rng());
