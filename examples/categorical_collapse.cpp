@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     if (!app.count("--generations")) o.generations = 100;
     if (!app.count("--replicates")) o.replicates = 500;
   }
+  examples::check_accumulate_memory(app, o, sizeof(std::uint32_t));
   if (!zipf.empty()) {
     const double k = zipf[0], s = zipf[1];
     if (!(k >= 1 && k <= 1e7 && std::floor(k) == k))

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
     if (!app.count("--generations")) o.generations = 60;
     if (!app.count("--replicates")) o.replicates = 400;
   }
+  examples::check_accumulate_memory(app, o, sizeof(double));
   for (auto m : o.samples)
     if (m < 2)
       examples::usage_error(

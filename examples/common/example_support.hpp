@@ -81,8 +81,8 @@ inline void add_common_options(CLI::App& app, common_options& o, const std::stri
   app.add_option("--out", o.out, "Folder for the results files and figures")->capture_default_str();
   app.add_flag("--quick", o.quick, "Small preset that finishes in seconds: " + quick);
   app.add_flag("--write-replicates", o.write_replicates,
-               "Write every replicate's values to <name>.csv even when there are more than "
-               "1,000,000 rows (otherwise only then)");
+               "Write every replicate's values to <name>.csv even beyond 1,000,000 rows (by "
+               "default they are written only up to that many)");
   app.add_flag("--no-plot", o.no_plot, "Do not render figures with gnuplot");
 }
 
@@ -107,6 +107,27 @@ inline void parse_or_exit(CLI::App& app, int argc, char** argv) {
 [[noreturn]] inline void usage_error(const CLI::App& app, const std::string& msg) {
   fmt::print(stderr, "{}: error: {}\n", app.get_name(), msg);
   std::exit(2);
+}
+
+/// The accumulate regimes keep every sample of every replicate: refuse (exit status 2) a run whose
+/// pools would need more than half of this machine's memory, and say what to change.
+inline void check_accumulate_memory(const CLI::App& app, const common_options& o,
+                                    std::size_t bytes_per_sample) {
+  if (o.regime != "accumulate" && o.regime != "accumulate_subsample") return;
+  const double pages = static_cast<double>(sysconf(_SC_PHYS_PAGES));
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double limit = pages > 0 && page > 0 ? 0.5 * pages * page : 8e9;
+  for (std::size_t m : o.samples) {
+    const double bytes = static_cast<double>(o.replicates) * static_cast<double>(m) *
+                         static_cast<double>(o.generations) * static_cast<double>(bytes_per_sample);
+    if (bytes > limit)
+      usage_error(app,
+                  fmt::format("--regime {}: with M = {}, {} generations and {} replicates the "
+                              "accumulated data need about {:.1f} GB (limit {:.1f} GB, half "
+                              "of this machine's memory); use fewer --replicates or "
+                              "--generations",
+                              o.regime, m, o.generations, o.replicates, bytes / 1e9, limit / 1e9));
+  }
 }
 
 /// Calls f with the regime object named by the options.
