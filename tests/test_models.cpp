@@ -6,6 +6,7 @@
 #include <numbers>
 #include <numeric>
 
+#include "ouroboros/ouroboros.hpp"  // the whole public API must compile on its own
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/metrics/categorical.hpp"
