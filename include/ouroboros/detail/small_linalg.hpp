@@ -18,7 +18,28 @@ struct sym_matrix {
   explicit sym_matrix(std::size_t n) : d(n), a(n * n, 0.0) {}
   double& operator()(std::size_t i, std::size_t j) { return a[i * d + j]; }
   double operator()(std::size_t i, std::size_t j) const { return a[i * d + j]; }
+  static sym_matrix identity(std::size_t n) {
+    sym_matrix m(n);
+    for (std::size_t i = 0; i < n; ++i) m(i, i) = 1.0;
+    return m;
+  }
+  friend bool operator==(const sym_matrix&, const sym_matrix&) = default;
 };
+
+/// Inverse of a lower-triangular matrix with a positive diagonal (also lower triangular).
+inline sym_matrix lower_inverse(const sym_matrix& L) {
+  const std::size_t d = L.d;
+  sym_matrix P(d);
+  for (std::size_t j = 0; j < d; ++j) {
+    P(j, j) = 1.0 / L(j, j);
+    for (std::size_t i = j + 1; i < d; ++i) {
+      double s = 0;
+      for (std::size_t k = j; k < i; ++k) s += L(i, k) * P(k, j);
+      P(i, j) = -s / L(i, i);
+    }
+  }
+  return P;
+}
 
 /// Lower Cholesky factor L (A = L L^T). Returns false when A is not positive definite.
 inline bool cholesky(const sym_matrix& A, sym_matrix& L) {

@@ -1,0 +1,268 @@
+// The Gaussian mixture reference model: K weights, means and covariances (full, diagonal or
+// spherical) in any dimension, with cached Cholesky factors. Datasets are
+// xt::xtensor<double, 2>, one point per row. The EM fitter is in ouroboros/models/gmm_em.hpp.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <numbers>
+#include <span>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ouroboros/dataset_xtensor.hpp"
+#include "ouroboros/detail/small_linalg.hpp"
+#include "ouroboros/random.hpp"
+
+namespace ouro::models {
+
+/// How a mixture component's covariance is parameterised.
+enum class covariance_type {
+  full,       ///< any symmetric positive-definite matrix
+  diagonal,   ///< a diagonal matrix
+  spherical,  ///< a multiple of the identity
+};
+
+inline std::string_view to_string(covariance_type c) noexcept {
+  switch (c) {
+    case covariance_type::full:
+      return "full";
+    case covariance_type::diagonal:
+      return "diagonal";
+    case covariance_type::spherical:
+      return "spherical";
+  }
+  return "?";
+}
+
+/// How the last EM fit went (carried by the model it produced; empty for a model built by hand).
+struct em_report {
+  bool fitted = false;     ///< false: the model was not produced by EM
+  bool converged = false;  ///< |change of the mean log-likelihood| fell below tol
+  std::size_t iterations = 0;
+  double lower_bound = 0;   ///< mean log-likelihood per point at the last E-step
+  std::size_t restart = 0;  ///< which of the n_init restarts was kept
+};
+
+/// A mixture of K Gaussians in D dimensions. Components of weight 0 are allowed (they are never
+/// sampled and add nothing to the density). Covariances must be positive definite.
+class gmm {
+ public:
+  using dataset_type = xt::xtensor<double, 2>;
+
+  gmm() : gmm({1.0}, {0.0}, {ouro::detail::sym_matrix::identity(1)}) {}
+
+  /// weights: K non-negative values (normalised here); means: K*D values, component-major;
+  /// covariances: K symmetric positive-definite D x D matrices.
+  gmm(std::vector<double> weights, std::vector<double> means,
+      std::vector<ouro::detail::sym_matrix> covariances,
+      covariance_type type = covariance_type::full)
+      : w_(std::move(weights)), mu_(std::move(means)), cov_(std::move(covariances)), type_(type) {
+    const std::size_t k = w_.size();
+    if (k == 0) throw std::invalid_argument("ouro::models::gmm: no components");
+    if (cov_.size() != k)
+      throw std::invalid_argument(
+          fmt::format("ouro::models::gmm: {} weights but {} covariance matrices", k, cov_.size()));
+    d_ = cov_[0].d;
+    if (d_ == 0 || mu_.size() != k * d_)
+      throw std::invalid_argument(
+          fmt::format("ouro::models::gmm: {} mean values for {} components in {} dimensions",
+                      mu_.size(), k, d_));
+    double total = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+      if (!(w_[j] >= 0) || !std::isfinite(w_[j]))
+        throw std::invalid_argument(
+            fmt::format("ouro::models::gmm: weight {} of component {} is invalid", w_[j], j));
+      total += w_[j];
+    }
+    if (!(total > 0)) throw std::invalid_argument("ouro::models::gmm: the weights sum to 0");
+    for (double& v : w_) v /= total;
+    for (double v : mu_)
+      if (!std::isfinite(v)) throw std::invalid_argument("ouro::models::gmm: a mean is not finite");
+    chol_.resize(k);
+    prec_chol_.resize(k);
+    log_det_.resize(k);
+    log_w_.resize(k);
+    for (std::size_t j = 0; j < k; ++j) {
+      if (cov_[j].d != d_)
+        throw std::invalid_argument("ouro::models::gmm: covariances of different sizes");
+      if (!ouro::detail::cholesky(cov_[j], chol_[j]))
+        throw std::invalid_argument(fmt::format(
+            "ouro::models::gmm: the covariance of component {} is not positive definite", j));
+      log_det_[j] = 0;
+      for (std::size_t i = 0; i < d_; ++i) log_det_[j] += 2 * std::log(chol_[j](i, i));
+      prec_chol_[j] = ouro::detail::lower_inverse(chol_[j]);
+      log_w_[j] = std::log(w_[j]);  // -inf for an empty component
+    }
+  }
+
+  std::size_t components() const noexcept { return w_.size(); }
+  std::size_t dim() const noexcept { return d_; }
+  covariance_type type() const noexcept { return type_; }
+  const std::vector<double>& weights() const noexcept { return w_; }
+  double weight(std::size_t k) const { return w_.at(k); }
+  /// Mean of component k (D values).
+  std::span<const double> mean(std::size_t k) const { return {mu_.data() + k * d_, d_}; }
+  const std::vector<double>& means() const noexcept { return mu_; }
+  const ouro::detail::sym_matrix& covariance(std::size_t k) const { return cov_.at(k); }
+  const std::vector<ouro::detail::sym_matrix>& covariances() const noexcept { return cov_; }
+  const ouro::detail::sym_matrix& cholesky(std::size_t k) const { return chol_.at(k); }
+  double log_det(std::size_t k) const { return log_det_.at(k); }
+  const em_report& report() const noexcept { return report_; }
+  void set_report(const em_report& r) noexcept { report_ = r; }
+
+  /// The mixture's mean and covariance (law of total variance).
+  std::vector<double> overall_mean() const {
+    std::vector<double> m(d_, 0.0);
+    for (std::size_t k = 0; k < w_.size(); ++k)
+      for (std::size_t i = 0; i < d_; ++i) m[i] += w_[k] * mu_[k * d_ + i];
+    return m;
+  }
+  ouro::detail::sym_matrix overall_covariance() const {
+    const auto m = overall_mean();
+    ouro::detail::sym_matrix s(d_);
+    for (std::size_t k = 0; k < w_.size(); ++k)
+      for (std::size_t i = 0; i < d_; ++i)
+        for (std::size_t j = 0; j < d_; ++j)
+          s(i, j) += w_[k] * (cov_[k](i, j) + (mu_[k * d_ + i] - m[i]) * (mu_[k * d_ + j] - m[j]));
+    return s;
+  }
+
+  /// n independent draws: a component by its weight, then mean + L z.
+  template <Rng G>
+  dataset_type sample(std::size_t n, G& g) const {
+    dataset_type x = dataset_type::from_shape({n, d_});
+    std::vector<double> cum(w_.size());
+    double acc = 0;
+    for (std::size_t k = 0; k < w_.size(); ++k) cum[k] = (acc += w_[k]);
+    std::vector<std::uint32_t> comp(n);
+    for (auto& c : comp) {
+      const double u = uniform01(g) * acc;
+      // the first k with u < cum[k]: never an empty component, since u < cum[k] and
+      // u >= cum[k - 1] imply w_k > 0
+      std::size_t k = 0;
+      while (k + 1 < w_.size() && !(u < cum[k])) ++k;
+      c = static_cast<std::uint32_t>(k);
+    }
+    std::vector<double> z(n * d_);
+    fill_standard_normal(g, std::span<double>(z));
+    double* out = x.data();
+    for (std::size_t s = 0; s < n; ++s) {
+      const std::size_t k = comp[s];
+      const auto& L = chol_[k];
+      const double* zs = z.data() + s * d_;
+      for (std::size_t i = 0; i < d_; ++i) {
+        double v = mu_[k * d_ + i];
+        for (std::size_t j = 0; j <= i; ++j) v += L(i, j) * zs[j];
+        out[s * d_ + i] = v;
+      }
+    }
+    return x;
+  }
+
+  /// log(w_k) + log N(x_s | mu_k, S_k) for every point s and component k, into `out` laid out
+  /// component-major (out[k * n + s]).
+  void component_log_densities(const dataset_type& x, std::vector<double>& out) const {
+    const std::size_t n = x.shape()[0];
+    check_dims(x);
+    out.resize(n * w_.size());
+    const double c = static_cast<double>(d_) * std::log(2 * std::numbers::pi);
+    std::vector<double> y(d_);
+    for (std::size_t k = 0; k < w_.size(); ++k) {
+      double* o = out.data() + k * n;
+      if (w_[k] == 0) {
+        std::fill(o, o + n, -std::numeric_limits<double>::infinity());
+        continue;
+      }
+      const auto& P = prec_chol_[k];
+      const double* m = mu_.data() + k * d_;
+      const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
+      if (d_ == 2) {  // the paper's case, unrolled
+        const double p00 = P(0, 0), p10 = P(1, 0), p11 = P(1, 1), m0 = m[0], m1 = m[1];
+        const double* xs = x.data();
+        for (std::size_t s = 0; s < n; ++s) {
+          const double d0 = xs[2 * s] - m0, d1 = xs[2 * s + 1] - m1;
+          const double y0 = p00 * d0, y1 = p10 * d0 + p11 * d1;
+          o[s] = base - 0.5 * (y0 * y0 + y1 * y1);
+        }
+        continue;
+      }
+      for (std::size_t s = 0; s < n; ++s) {
+        const double* xs = x.data() + s * d_;
+        double q = 0;
+        for (std::size_t i = 0; i < d_; ++i) {
+          double v = 0;
+          for (std::size_t j = 0; j <= i; ++j) v += P(i, j) * (xs[j] - m[j]);
+          q += v * v;
+        }
+        o[s] = base - 0.5 * q;
+      }
+    }
+  }
+
+  /// log p(x_s) for every point (log-sum-exp over components).
+  std::vector<double> log_pdf(const dataset_type& x) const {
+    std::vector<double> lc, out;
+    component_log_densities(x, lc);
+    log_sum_exp_columns(lc, x.shape()[0], w_.size(), out);
+    return out;
+  }
+
+  /// Responsibilities p(k | x_s), laid out [s][k].
+  xt::xtensor<double, 2> responsibilities(const dataset_type& x) const {
+    const std::size_t n = x.shape()[0], K = w_.size();
+    std::vector<double> lc, lp;
+    component_log_densities(x, lc);
+    log_sum_exp_columns(lc, n, K, lp);
+    xt::xtensor<double, 2> r = xt::xtensor<double, 2>::from_shape({n, K});
+    for (std::size_t s = 0; s < n; ++s)
+      for (std::size_t k = 0; k < K; ++k) r(s, k) = std::exp(lc[k * n + s] - lp[s]);
+    return r;
+  }
+
+  /// Total log-likelihood of the rows of x.
+  double log_likelihood(const dataset_type& x) const {
+    double s = 0;
+    for (double v : log_pdf(x)) s += v;
+    return s;
+  }
+
+  /// out[s] = log sum_k exp(lc[k * n + s]), stable (the maximum is taken out first).
+  static void log_sum_exp_columns(const std::vector<double>& lc, std::size_t n, std::size_t K,
+                                  std::vector<double>& out) {
+    out.resize(n);
+    for (std::size_t s = 0; s < n; ++s) {
+      double m = -std::numeric_limits<double>::infinity();
+      for (std::size_t k = 0; k < K; ++k) m = std::max(m, lc[k * n + s]);
+      if (!std::isfinite(m)) {
+        out[s] = m;
+        continue;
+      }
+      double acc = 0;
+      for (std::size_t k = 0; k < K; ++k) acc += std::exp(lc[k * n + s] - m);
+      out[s] = m + std::log(acc);
+    }
+  }
+
+ private:
+  void check_dims(const dataset_type& x) const {
+    if (x.shape()[1] != d_)
+      throw std::invalid_argument(
+          fmt::format("ouro::models::gmm: data have {} columns but the model has {} dimensions",
+                      x.shape()[1], d_));
+  }
+
+  std::vector<double> w_, mu_;
+  std::vector<ouro::detail::sym_matrix> cov_, chol_, prec_chol_;
+  std::vector<double> log_det_, log_w_;
+  std::size_t d_ = 0;
+  covariance_type type_ = covariance_type::full;
+  em_report report_{};
+};
+
+}  // namespace ouro::models

@@ -1,0 +1,266 @@
+// Unit tests of the Gaussian mixture model, its EM fitter and its metrics.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "ouroboros/loop.hpp"
+#include "ouroboros/metrics/gmm.hpp"
+#include "ouroboros/models/gmm.hpp"
+#include "ouroboros/models/gmm_em.hpp"
+#include "ouroboros/regimes.hpp"
+#include "ouroboros/samplers.hpp"
+
+using namespace ouro;
+using models::gmm;
+using sm = ouro::detail::sym_matrix;
+
+namespace {
+sm mat2(double a, double b, double c) {
+  sm m(2);
+  m(0, 0) = a, m(0, 1) = m(1, 0) = b, m(1, 1) = c;
+  return m;
+}
+gmm three_blobs() {
+  return gmm({0.5, 0.3, 0.2}, {-5, 0, 0, 4, 6, -2},
+             {mat2(1.0, 0.3, 0.5), mat2(0.4, 0.0, 0.4), mat2(2.0, -0.5, 1.0)});
+}
+bool has_event(const event_log& log, const std::string& what) {
+  for (const auto& e : log.entries())
+    if (e.what.find(what) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("gmm: density, responsibilities and sampling moments", "[gmm]") {
+  const gmm m = three_blobs();
+  CHECK(m.components() == 3);
+  CHECK(m.dim() == 2);
+  // density at a point equals the weighted sum of component densities
+  const xt::xtensor<double, 2> p{{0.5, 1.0}};
+  double direct = 0;
+  for (std::size_t k = 0; k < 3; ++k)
+    direct += m.weight(k) * std::exp(metrics::gmm_detail::log_gauss(std::vector<double>{0.5, 1.0},
+                                                                    m.mean(k), m.covariance(k)));
+  CHECK(std::exp(m.log_pdf(p)[0]) == Approx(direct).epsilon(1e-12));
+  const auto r = m.responsibilities(p);
+  CHECK(r(0, 0) + r(0, 1) + r(0, 2) == Approx(1.0));
+  // sampling: the mixture's mean and covariance within 4 standard errors
+  default_rng g(3);
+  const std::size_t n = 200000;
+  const auto x = m.sample(n, g);
+  const auto mu = m.overall_mean();
+  const auto S = m.overall_covariance();
+  double m0 = 0, m1 = 0;
+  for (std::size_t s = 0; s < n; ++s) m0 += x(s, 0) / n, m1 += x(s, 1) / n;
+  CHECK(std::abs(m0 - mu[0]) < 4 * std::sqrt(S(0, 0) / n));
+  CHECK(std::abs(m1 - mu[1]) < 4 * std::sqrt(S(1, 1) / n));
+  double v0 = 0;
+  for (std::size_t s = 0; s < n; ++s) v0 += (x(s, 0) - m0) * (x(s, 0) - m0) / (n - 1);
+  CHECK(std::abs(v0 - S(0, 0)) < 0.03 * S(0, 0));
+  // a zero-weight component is never drawn
+  const gmm z({0.0, 1.0}, {100, 100, 0, 0}, {sm::identity(2), sm::identity(2)});
+  const auto y = z.sample(5000, g);
+  for (std::size_t s = 0; s < 5000; ++s) CHECK(std::abs(y(s, 0)) < 10);
+  CHECK_THROWS_AS(gmm({1.0}, {0, 0}, {mat2(1, 2, 1)}), std::invalid_argument);  // not PD
+}
+
+TEST_CASE("EM recovers a well-separated mixture", "[gmm][em]") {
+  const gmm truth = three_blobs();
+  default_rng g(5);
+  const auto x = truth.sample(6000, g);
+  event_log log;
+  models::em_fit<> fit{.components = 3,
+                       .covariance = models::covariance_type::full,
+                       .reg_covar = 1e-6,
+                       .tol = 1e-6,
+                       .max_iter = 500,
+                       .n_init = 2,
+                       .init = {}};
+  const gmm m = fit.fit(x, g, log);
+  CHECK(m.report().fitted);
+  CHECK(m.report().converged);
+  CHECK(log.empty());
+  for (std::size_t k = 0; k < 3; ++k) {  // match each true component to the nearest fitted one
+    std::size_t best = 0;
+    double bd = 1e300;
+    for (std::size_t j = 0; j < 3; ++j) {
+      const double d = std::hypot(m.mean(j)[0] - truth.mean(k)[0], m.mean(j)[1] - truth.mean(k)[1]);
+      if (d < bd) bd = d, best = j;
+    }
+    CHECK(bd < 0.15);
+    CHECK(m.weight(best) == Approx(truth.weight(k)).margin(0.03));
+    CHECK(m.covariance(best)(0, 0) == Approx(truth.covariance(k)(0, 0)).epsilon(0.15));
+  }
+  CHECK(metrics::l2_distance_between(m, truth) < 0.02);
+}
+
+TEST_CASE("the EM log-likelihood never decreases between iterations", "[gmm][em]") {
+  default_rng g(9);
+  const auto x = three_blobs().sample(800, g);
+  xt::xtensor<double, 2> r0 = xt::xtensor<double, 2>::from_shape({800, 3});
+  for (std::size_t s = 0; s < 800; ++s) {
+    double t = 0;
+    for (std::size_t k = 0; k < 3; ++k) t += r0(s, k) = uniform01(g);
+    for (std::size_t k = 0; k < 3; ++k) r0(s, k) /= t;
+  }
+  double prev = -INFINITY;
+  for (std::size_t it = 1; it <= 40; ++it) {
+    models::em_fit<> fit{.components = 3,
+                         .covariance = models::covariance_type::full,
+                         .reg_covar = 0.0,
+                         .tol = 0.0,
+                         .max_iter = it,
+                         .n_init = 1,
+                         .init = {}};
+    event_log log;
+    const gmm m = fit.fit_from_responsibilities(x, r0, log);
+    INFO("iteration " << it);
+    CHECK(m.report().lower_bound >= prev - 1e-12);
+    prev = m.report().lower_bound;
+  }
+}
+
+TEST_CASE("closed-form L2 distance matches numerical integration", "[gmm][metrics]") {
+  const gmm p = three_blobs();
+  const gmm q({0.6, 0.4}, {-4, 1, 3, 0}, {mat2(2.0, 0.2, 1.0), mat2(1.5, 0.0, 3.0)});
+  const double h = 0.05;
+  double integral = 0;
+  xt::xtensor<double, 2> row = xt::xtensor<double, 2>::from_shape({481, 2});
+  for (int i = 0; i <= 400; ++i) {
+    const double x0 = -14 + i * h * 1.4;
+    for (int j = 0; j <= 480; ++j) row(j, 0) = x0, row(j, 1) = -12 + j * h;
+    const auto lp = p.log_pdf(row), lq = q.log_pdf(row);
+    for (int j = 0; j <= 480; ++j) {
+      const double d = std::exp(lp[j]) - std::exp(lq[j]);
+      integral += d * d * h * h * 1.4;
+    }
+  }
+  CHECK(metrics::l2_distance_between(p, q) == Approx(std::sqrt(integral)).epsilon(1e-4));
+  CHECK(metrics::l2_distance_between(p, p) == Approx(0).margin(1e-9));
+}
+
+TEST_CASE("degenerate data become events, never crashes or NaN", "[gmm][em][events]") {
+  default_rng g(1);
+  models::em_fit<> fit{.components = 2,
+                       .covariance = models::covariance_type::full,
+                       .reg_covar = 1e-6,
+                       .tol = 1e-5,
+                       .max_iter = 200,
+                       .n_init = 1,
+                       .init = {}};
+  SECTION("all points equal") {
+    xt::xtensor<double, 2> x = xt::xtensor<double, 2>::from_shape({50, 2});
+    std::fill(x.begin(), x.end(), 3.0);
+    event_log log;
+    const gmm m = fit.fit(x, g, log);
+    CHECK(has_event(log, "empty mixture component"));
+    CHECK(std::isfinite(m.log_likelihood(x)));
+    auto f0 = fit;
+    f0.reg_covar = 0.0;  // no regularisation: the covariance is singular and gets a jitter
+    event_log log0;
+    const gmm m0 = f0.fit(x, g, log0);
+    CHECK(has_event(log0, "singular covariance"));
+    CHECK(std::isfinite(m0.log_likelihood(x)));
+  }
+  SECTION("fewer points than components") {
+    const xt::xtensor<double, 2> x{{1.0, 2.0}};
+    event_log log;
+    auto f3 = fit;
+    f3.components = 3;
+    const gmm m = f3.fit(x, g, log);
+    CHECK(m.components() == 3);
+    CHECK(has_event(log, "fewer points (1) than components (3)"));
+    CHECK(std::isfinite(m.log_likelihood(x)));
+  }
+  SECTION("points on a line with reg_covar 0") {
+    xt::xtensor<double, 2> x = xt::xtensor<double, 2>::from_shape({100, 2});
+    for (std::size_t s = 0; s < 100; ++s) x(s, 0) = x(s, 1) = static_cast<double>(s % 10);
+    auto f0 = fit;
+    f0.reg_covar = 0.0;
+    event_log log;
+    const gmm m = f0.fit(x, g, log);
+    CHECK(has_event(log, "singular covariance"));
+    for (double v : m.log_pdf(x)) CHECK(std::isfinite(v));
+  }
+  SECTION("non-finite data are refused") {
+    const xt::xtensor<double, 2> x{{1.0, NAN}, {0.0, 0.0}};
+    event_log log;
+    CHECK_THROWS_AS(fit.fit(x, g, log), std::invalid_argument);
+  }
+}
+
+TEST_CASE("initialisation policies and covariance types", "[gmm][em]") {
+  default_rng g(2);
+  const auto x = three_blobs().sample(1500, g);
+  event_log log;
+  models::em_fit<models::init::random_responsibilities> rnd{
+      .components = 3,
+      .covariance = models::covariance_type::diagonal,
+      .reg_covar = 1e-6,
+      .tol = 1e-6,
+      .max_iter = 1000,
+      .n_init = 3,
+      .init = {}};
+  const gmm d = rnd.fit(x, g, log);
+  for (std::size_t k = 0; k < 3; ++k) CHECK(d.covariance(k)(0, 1) == 0.0);
+  models::em_fit<> sph{.components = 3,
+                       .covariance = models::covariance_type::spherical,
+                       .reg_covar = 1e-6,
+                       .tol = 1e-6,
+                       .max_iter = 1000,
+                       .n_init = 1,
+                       .init = {}};
+  const gmm s = sph.fit(x, g, log);
+  for (std::size_t k = 0; k < 3; ++k) CHECK(s.covariance(k)(0, 0) == s.covariance(k)(1, 1));
+  // warm start: starting from a good model converges in few iterations
+  models::em_fit<models::init::warm_start> warm{.components = 3,
+                                                .covariance = models::covariance_type::full,
+                                                .reg_covar = 1e-6,
+                                                .tol = 1e-6,
+                                                .max_iter = 1000,
+                                                .n_init = 1,
+                                                .init = {}};
+  static_assert(WarmStartFitterFor<decltype(warm), gmm>);
+  static_assert(!WarmStartFitterFor<models::em_fit<>, gmm>);
+  const gmm cold = warm.fit(x, g, log);
+  const gmm again = warm.fit(x, cold, g, log);
+  CHECK(again.report().iterations <= 3);
+  CHECK(again.report().lower_bound == Approx(cold.report().lower_bound).epsilon(1e-6));
+}
+
+TEST_CASE("GMM collapse loop: metrics and events flow into the results", "[gmm][loop]") {
+  const gmm truth({1.0}, {0.0, 0.0}, {sm::identity(2)});
+  models::em_fit<> fit{.components = 2,
+                       .covariance = models::covariance_type::full,
+                       .reg_covar = 1e-6,
+                       .tol = 1e-4,
+                       .max_iter = 300,
+                       .n_init = 1,
+                       .init = {}};
+  auto loop = collapse_loop{fit,
+                            sample::ancestral{},
+                            regime::replace{},
+                            metrics::total_variance{},
+                            metrics::component_std{},
+                            metrics::l2_distance{truth},
+                            metrics::l2_distance_to_first{},
+                            metrics::kl_to_truth_mc{truth, 500},
+                            metrics::mean_norm{},
+                            metrics::tail_mass_gmm::make(truth, 0.99, 1000, 20000)};
+  run_options opt;
+  opt.generations = 6;
+  opt.replicates = 4;
+  opt.samples = schedule::constant{200};
+  opt.seed = 3;
+  const auto r = loop.run(from_truth(truth), opt);
+  CHECK(r.metric_names == std::vector<std::string>{"total_variance", "component_std", "l2_distance",
+                                                   "l2_distance_to_first", "kl_to_truth",
+                                                   "kl_to_truth_se", "mean_norm", "tail_mass"});
+  for (const auto& s : r.summary)
+    for (double v : s.mean) CHECK(std::isfinite(v));
+  CHECK(r.summary[0].mean[0] == Approx(2.0).margin(0.3));  // trace of I_2
+  CHECK(r.summary[3].mean[0] == Approx(0.0).margin(1e-12));
+  CHECK(r.summary[7].mean[0] == Approx(0.01).margin(0.01));
+}
