@@ -330,6 +330,27 @@ TEST_CASE("observers see every generation and can stop the run", "[loop]") {
   CHECK(res.summary[0].mean.size() == 10);
 }
 
+TEST_CASE("the models hook sees every kept generation's models", "[loop]") {
+  auto loop =
+      collapse_loop{counted_fitter{}, sample::ancestral{}, regime::replace{}, fits_metric{}};
+  run_options opt;
+  opt.generations = 6;
+  opt.replicates = 3;
+  opt.samples = schedule::constant{4};
+  opt.observers.push_back([](const generation_report& r) {
+    return r.generation == 3 ? observer_action::stop : observer_action::proceed;
+  });
+  std::vector<std::size_t> gens;
+  const auto res = loop.run(from_data(std::vector<double>(4, 1.0)), opt,
+                            [&](std::size_t g, std::span<const counted* const> models) {
+                              gens.push_back(g);
+                              REQUIRE(models.size() == 3);
+                              for (const counted* m : models) CHECK(m->fits == int(g + 1));
+                            });
+  CHECK(res.generations == 4);
+  CHECK(gens == std::vector<std::size_t>{0, 1, 2, 3});
+}
+
 TEST_CASE("degenerate states become events, not crashes", "[loop][events]") {
   auto loop = collapse_loop{models::gaussian_fitter<models::unbiased>{}, sample::ancestral{},
                             regime::replace{}, metrics::variance{}, metrics::log_variance{}};

@@ -6,7 +6,6 @@
 #include <numbers>
 #include <numeric>
 
-#include "ouroboros/ouroboros.hpp"  // the whole public API must compile on its own
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/metrics/categorical.hpp"
@@ -16,6 +15,7 @@
 #include "ouroboros/models/categorical.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/mv_gaussian.hpp"
+#include "ouroboros/ouroboros.hpp"  // the whole public API must compile on its own
 #include "ouroboros/regimes.hpp"
 #include "ouroboros/samplers.hpp"
 #include "ouroboros/theory.hpp"

@@ -139,6 +139,16 @@ class collapse_loop {
   template <class Source>
   requires RealSourceFor<Source, dataset_type> run_result run(const Source& real,
                                                               const run_options& options)
+  const {
+    return run(real, options, [](std::size_t, std::span<const model_type* const>) {});
+  }
+
+  /// The same, calling `models_hook(g, models)` on the calling thread after every generation g
+  /// that is kept, with every replicate's model (models[r]); for snapshots of fitted models.
+  template <class Source, class Hook>
+  requires RealSourceFor<Source, dataset_type> &&
+      std::invocable<Hook&, std::size_t, std::span<const model_type* const>>
+          run_result run(const Source& real, const run_options& options, Hook&& models_hook)
   const;
 
   run_result run(const dataset_type& real, const run_options& options) const {

@@ -49,12 +49,14 @@ inline constexpr std::size_t auto_keep_limit = 1'000'000;
 }  // namespace detail
 
 template <class Fitter, class Sampler, class Regime, class... Metrics>
-template <class Source>
+template <class Source, class Hook>
 requires RealSourceFor<Source,
-                       typename collapse_loop<Fitter, Sampler, Regime, Metrics...>::dataset_type>
-    run_result collapse_loop<Fitter, Sampler, Regime, Metrics...>::run(const Source& real,
-                                                                       const run_options& opt)
-const {
+                       typename collapse_loop<Fitter, Sampler, Regime, Metrics...>::dataset_type> &&
+    std::invocable<Hook&, std::size_t,
+                   std::span<const typename collapse_loop<Fitter, Sampler, Regime,
+                                                          Metrics...>::model_type* const>>
+        run_result collapse_loop<Fitter, Sampler, Regime, Metrics...>::run(
+            const Source& real, const run_options& opt, Hook&& models_hook) const {
   using M = model_type;
   using D = dataset_type;
   using rstate_t = typename Regime::template state<D>;
@@ -130,6 +132,12 @@ const {
         if (ob && ob(rep) == observer_action::stop) stop = true;
     }
     return stop;
+  };
+
+  std::vector<const M*> model_ptrs(R);
+  auto call_hook = [&](std::size_t g) {
+    for (std::size_t r = 0; r < R; ++r) model_ptrs[r] = reps[r].model ? &*reps[r].model : nullptr;
+    models_hook(g, std::span<const M* const>(model_ptrs));
   };
 
   for (std::size_t g = 0; g < G; ++g) {
@@ -227,6 +235,7 @@ const {
       stopped = true;
       break;  // an observer stopped the run: generation g is dropped
     }
+    call_hook(g);
 
     pending_events.clear();
     if (!flagged.exchange(false)) {  // no replicate recorded an event or failed

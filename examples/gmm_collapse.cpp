@@ -1,0 +1,288 @@
+// gmm_collapse: the GMM experiment of Shumailov et al. Real data are 2-D N(0, I); each generation
+// fits a 2-component full-covariance Gaussian mixture by EM (k-means initialisation, tol 1e-5,
+// max_iter 2000, reg_covar 1e-6, as the paper's notebook) to samples of the previous generation's
+// mixture. The fitted mixtures lose variance and drift away from the truth. See docs/gmm.md.
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/example_support.hpp"
+#include "ouroboros/loop.hpp"
+#include "ouroboros/metrics/generic.hpp"
+#include "ouroboros/metrics/gmm.hpp"
+#include "ouroboros/models/gmm.hpp"
+#include "ouroboros/models/gmm_em.hpp"
+#include "ouroboros/samplers.hpp"
+
+namespace {
+
+constexpr const char* kName = "gmm_collapse";
+using ouro::models::gmm;
+using sym = ouro::detail::sym_matrix;
+
+gmm make_truth(const std::string& name) {
+  if (name == "two")
+    return gmm({0.5, 0.5}, {-2.0, 0.0, 2.0, 0.0}, {sym::identity(2), sym::identity(2)});
+  return gmm({1.0}, {0.0, 0.0}, {sym::identity(2)});
+}
+
+struct snapshot {
+  std::string run;
+  std::size_t generation;
+  gmm model;
+};
+
+nlohmann::json to_json(const snapshot& s) {
+  const auto& m = s.model;
+  nlohmann::json means = nlohmann::json::array(), covs = nlohmann::json::array();
+  for (std::size_t k = 0; k < m.components(); ++k) {
+    means.push_back(std::vector<double>(m.mean(k).begin(), m.mean(k).end()));
+    nlohmann::json c = nlohmann::json::array();
+    for (std::size_t i = 0; i < m.dim(); ++i) {
+      std::vector<double> row(m.dim());
+      for (std::size_t j = 0; j < m.dim(); ++j) row[j] = m.covariance(k)(i, j);
+      c.push_back(row);
+    }
+    covs.push_back(c);
+  }
+  return {{"run", s.run},           {"replicate", 0}, {"generation", s.generation},
+          {"weights", m.weights()}, {"means", means}, {"covariances", covs}};
+}
+
+/// Density grids of the snapshots (gnuplot grid blocks, one index per snapshot) and the script
+/// for the two figures.
+void write_figures_script(const std::filesystem::path& dir, const ouro::results& res,
+                          const std::vector<snapshot>& snaps, std::size_t generations) {
+  std::string grid;
+  const int n = 80;
+  const double lo = -4.5, hi = 4.5, h = (hi - lo) / (n - 1);
+  xt::xtensor<double, 2> row = xt::xtensor<double, 2>::from_shape({std::size_t(n), 2});
+  for (const auto& s : snaps) {
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < n; ++j) row(j, 0) = lo + i * h, row(j, 1) = lo + j * h;
+      const auto lp = s.model.log_pdf(row);
+      for (int j = 0; j < n; ++j)
+        grid += fmt::format("{:.4f} {:.4f} {:.6g}\n", row(j, 0), row(j, 1), std::exp(lp[j]));
+      grid += "\n";
+    }
+    grid += "\n";
+  }
+  const auto grid_file = dir / fmt::format("{}_snapshots.dat", kName);
+  ouro::io::write_file_atomic(grid_file, grid);
+
+  std::set<std::string> runs;
+  std::size_t per_run = 0;
+  for (const auto& s : snaps) runs.insert(s.run);
+  per_run = runs.empty() ? 0 : snaps.size() / runs.size();
+  std::string gp = fmt::format(
+      "set terminal pngcairo size {},{} noenhanced font ',9'\nset output '{}'\n"
+      "set view map\nset contour base\nset cntrparam levels incremental 0.005,0.03,0.3\n"
+      "unset surface\nunset key\nset size ratio -1\nset xrange [{}:{}]\nset yrange [{}:{}]\n"
+      "set multiplot layout {},{} title 'GMM model collapse: density contours of replicate 0 "
+      "(rows: runs; columns: generations)'\n",
+      std::max<std::size_t>(per_run, 1) * 260, std::max<std::size_t>(runs.size(), 1) * 280,
+      (dir / "gmm_model_collapse_results.png").string(), lo, hi, lo, hi,
+      std::max<std::size_t>(runs.size(), 1), std::max<std::size_t>(per_run, 1));
+  for (std::size_t i = 0; i < snaps.size(); ++i)
+    gp += fmt::format("set title '{} generation {}'\nsplot '{}' index {} using 1:2:3 with lines\n",
+                      snaps[i].run, snaps[i].generation, grid_file.string(), i);
+  gp += "unset multiplot\n";
+
+  const auto summary = dir / fmt::format("{}_summary.csv", kName);
+  gp += fmt::format(
+      "reset\nset terminal pngcairo size 1400,550 noenhanced font ',10'\nset output '{}'\n"
+      "set datafile separator ','\nset logscale y\nset grid\nset key right top\n"
+      "set xlabel 'generation'\nset xrange [0:{}]\n"
+      "set multiplot layout 1,2 title 'GMM collapse by sample size: mean over replicates with "
+      "95% band'\n",
+      (dir / "gmm_sample_size_comparison.png").string(), generations - 1);
+  for (const auto& [metric, title] : std::vector<std::pair<std::string, std::string>>{
+           {"total_variance", "total variance"}, {"l2_distance", "L2 distance to the truth"}}) {
+    gp += fmt::format("set title '{}'\nplot ", title);
+    int colour = 1;
+    for (const auto& run : res.runs) {
+      if (colour > 1) gp += ", \\\n     ";
+      gp += fmt::format(
+          "{0} using 2:(column(7) > 0 ? column(7) : 1e-12):8 with filledcurves lc {2} fs "
+          "transparent solid 0.25 notitle, \\\n     {0} using 2:4 with lines lc {2} lw 2 title "
+          "'{1}'",
+          examples::summary_rows(summary, run.label, metric), run.label, colour);
+      ++colour;
+    }
+    gp += "\n";
+  }
+  gp += "unset multiplot\n";
+  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), gp);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "The GMM experiment of Shumailov et al.: each generation fits a Gaussian mixture by EM to "
+      "samples of the previous generation's mixture; generation 0 to real 2-D N(0, I) data. "
+      "Writes gmm_collapse_results.json (with model snapshots of replicate 0), "
+      "gmm_collapse_summary.csv, gmm_collapse.csv (per-replicate values, when at most 1,000,000 "
+      "rows or --write-replicates), gmm_model_collapse_results.png and "
+      "gmm_sample_size_comparison.png into --out.",
+      kName};
+  examples::common_options o;
+  o.samples = {500, 1000};
+  o.generations = 2000;
+  o.replicates = 8;
+  std::size_t components = 2, max_iter = 2000, n_init = 1;
+  double reg_covar = 1e-6, tol = 1e-5, truncate = 0;
+  std::string init = "kmeans", truth_name = "blob", covariance = "full";
+  examples::add_common_options(app, o, "--generations 40 --replicates 4");
+  app.add_option("--components", components, "Mixture components K")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->capture_default_str();
+  app.add_option("--covariance", covariance, "Covariance type: full, diagonal or spherical")
+      ->check(CLI::IsMember({"full", "diagonal", "spherical"}))
+      ->capture_default_str();
+  app.add_option("--reg-covar", reg_covar,
+                 "Added to every covariance diagonal (scikit-learn's default; 0 allowed)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--init", init,
+                 "EM initialisation: kmeans (k-means++ then Lloyd), random (random "
+                 "responsibilities) or warm_start (the previous generation's model)")
+      ->check(CLI::IsMember({"kmeans", "random", "warm_start"}))
+      ->capture_default_str();
+  app.add_option("--tol", tol, "EM stops when the mean log-likelihood per point changes less")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-iter", max_iter, "EM iterations at most")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--n-init", n_init, "EM restarts; the best lower bound is kept")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->capture_default_str();
+  app.add_option("--truth", truth_name,
+                 "True distribution: blob (2-D N(0, I)) or two (weights 0.5/0.5, means (-2,0) and "
+                 "(2,0), identity covariances)")
+      ->check(CLI::IsMember({"blob", "two"}))
+      ->capture_default_str();
+  app.add_option("--truncate", truncate,
+                 "Tail truncation: drop draws whose density lies below the model's Q-quantile "
+                 "of density (0: plain sampling)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+  examples::parse_or_exit(app, argc, argv);
+  if (o.quick) {
+    if (!app.count("--generations")) o.generations = 40;
+    if (!app.count("--replicates")) o.replicates = 4;
+  }
+  examples::check_accumulate_memory(app, o, 2 * sizeof(double));
+
+  const gmm truth = make_truth(truth_name);
+  const auto cov_type = covariance == "diagonal"    ? ouro::models::covariance_type::diagonal
+                        : covariance == "spherical" ? ouro::models::covariance_type::spherical
+                                                    : ouro::models::covariance_type::full;
+  ouro::results res;
+  res.experiment = kName;
+  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
+  res.config = {{"truth", truth_name},
+                {"components", static_cast<std::int64_t>(components)},
+                {"covariance", covariance},
+                {"reg_covar", reg_covar},
+                {"init", init},
+                {"tol", tol},
+                {"max_iter", static_cast<std::int64_t>(max_iter)},
+                {"n_init", static_cast<std::int64_t>(n_init)},
+                {"truncate", truncate},
+                {"generations", static_cast<std::int64_t>(o.generations)},
+                {"replicates", static_cast<std::int64_t>(o.replicates)}};
+  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
+
+  // a fixed held-out real sample for heldout_loglik, the same for every run
+  ouro::default_rng held_rng = ouro::make_stream(o.seed, 0, 0, ouro::stream_role::user);
+  const auto heldout = truth.sample(2000, held_rng);
+
+  const std::filesystem::path out = o.out;
+  std::filesystem::create_directories(out);
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * 9;
+  std::optional<ouro::io::tidy_csv_stream> tidy;
+  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+
+  std::set<std::size_t> snap_at;
+  for (std::size_t g : {0, 50, 100, 150, 200, 350, 1000, 2000})
+    if (g < o.generations) snap_at.insert(g);
+  snap_at.insert(o.generations - 1);
+  std::vector<snapshot> snaps;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto run_all = [&]<class Init>(Init) {
+    examples::with_regime(o, [&](auto regime) {
+      using namespace ouro;
+      models::em_fit<Init> fit{components, cov_type, reg_covar, tol, max_iter, n_init, Init{}};
+      auto loop = collapse_loop{fit,
+                                sample::density_truncation{truncate},
+                                regime,
+                                metrics::total_variance{},
+                                metrics::component_std{},
+                                metrics::l2_distance{truth},
+                                metrics::l2_distance_to_first{},
+                                metrics::kl_to_truth_mc{truth, 1000},
+                                metrics::heldout_loglik<models::gmm::dataset_type>{heldout},
+                                metrics::mean_norm{},
+                                metrics::tail_mass_gmm::make(truth)};
+      for (std::size_t M : o.samples) {
+        const run_options opt = examples::run_options_for(o, M, kName, tidy ? &*tidy : nullptr);
+        res.runs.push_back(loop.run(from_truth(truth), opt,
+                                    [&](std::size_t g, std::span<const models::gmm* const> ms) {
+                                      if (snap_at.count(g) && ms[0])
+                                        snaps.push_back({opt.label, g, *ms[0]});
+                                    }));
+      }
+    });
+  };
+  try {
+    if (init == "random")
+      run_all(ouro::models::init::random_responsibilities{});
+    else if (init == "warm_start")
+      run_all(ouro::models::init::warm_start{});
+    else
+      run_all(ouro::models::init::kmeans{});
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::json extra;
+    extra["snapshots"] = nlohmann::json::array();
+    for (const auto& s : snaps) extra["snapshots"].push_back(to_json(s));
+    ouro::io::write_file_atomic(out / "gmm_collapse_results.json",
+                                ouro::io::results_json(res, extra).dump(1) + "\n");
+    ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
+                                ouro::io::summary_csv(res));
+    if (tidy) tidy->commit();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", kName, e.what());
+    return 1;
+  }
+
+  fmt::print(
+      "gmm_collapse: truth {}, K = {}, {} covariances, init {}, regime {}, {} replicates, "
+      "{:.1f}s\n",
+      truth_name, components, covariance, init, o.regime, o.replicates, res.seconds);
+  fmt::print("{:>10} {:>10}  {:>24}  {:>24}\n", "run", "generation", "total_variance (95% CI)",
+             "l2_distance (95% CI)");
+  for (const auto& run : res.runs) {
+    const auto& tv = run.summary[*run.metric_index("total_variance")];
+    const auto& l2 = run.summary[*run.metric_index("l2_distance")];
+    const std::size_t G = run.generations;
+    for (std::size_t g : {std::size_t{0}, G / 10, G / 2, G - 1})
+      fmt::print("{:>10} {:>10}  {:>11.4g} ± {:<10.3g}  {:>11.4g} ± {:<10.3g}\n", run.label, g,
+                 tv.mean[g], (tv.ci95_hi[g] - tv.ci95_lo[g]) / 2, l2.mean[g],
+                 (l2.ci95_hi[g] - l2.ci95_lo[g]) / 2);
+  }
+  std::size_t events = 0;
+  for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
+  if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
+  write_figures_script(out, res, snaps, o.generations);
+  std::filesystem::remove(out / "gmm_model_collapse_results.png");
+  std::filesystem::remove(out / "gmm_sample_size_comparison.png");
+  examples::render(o, out / fmt::format("{}.gp", kName));
+  fmt::print("results in {}/\n", out.string());
+  return 0;
+}
