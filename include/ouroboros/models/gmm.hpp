@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "ouroboros/dataset_xtensor.hpp"
+#include "ouroboros/detail/fast_math.hpp"
 #include "ouroboros/detail/small_linalg.hpp"
 #include "ouroboros/random.hpp"
 
@@ -168,8 +169,13 @@ class gmm {
   /// log(w_k) + log N(x_s | mu_k, S_k) for every point s and component k, into `out` laid out
   /// component-major (out[k * n + s]).
   void component_log_densities(const dataset_type& x, std::vector<double>& out) const {
-    const std::size_t n = x.shape()[0];
     check_dims(x);
+    component_log_densities(x.data(), x.shape()[0], out);
+  }
+
+  /// The same for n points stored row-major at `xs` (D values each).
+  void component_log_densities(const double* xs_all, std::size_t n,
+                               std::vector<double>& out) const {
     out.resize(n * w_.size());
     const double c = static_cast<double>(d_) * std::log(2 * std::numbers::pi);
     std::vector<double> y(d_);
@@ -184,7 +190,7 @@ class gmm {
       const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
       if (d_ == 2) {  // the paper's case, unrolled
         const double p00 = P(0, 0), p10 = P(1, 0), p11 = P(1, 1), m0 = m[0], m1 = m[1];
-        const double* xs = x.data();
+        const double* xs = xs_all;
         for (std::size_t s = 0; s < n; ++s) {
           const double d0 = xs[2 * s] - m0, d1 = xs[2 * s + 1] - m1;
           const double y0 = p00 * d0, y1 = p10 * d0 + p11 * d1;
@@ -192,15 +198,28 @@ class gmm {
         }
         continue;
       }
-      for (std::size_t s = 0; s < n; ++s) {
-        const double* xs = x.data() + s * d_;
-        double q = 0;
+      // blocks of points transposed to D x B, so the triangular products run over points
+      constexpr std::size_t B = 256;
+      thread_local std::vector<double> xc, q;
+      xc.resize(d_ * B);
+      q.resize(B);
+      for (std::size_t b0 = 0; b0 < n; b0 += B) {
+        const std::size_t cnt = std::min(B, n - b0);
+        for (std::size_t s = 0; s < cnt; ++s)
+          for (std::size_t j = 0; j < d_; ++j) xc[j * B + s] = xs_all[(b0 + s) * d_ + j] - m[j];
+        std::fill(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(cnt), 0.0);
+        double* qq = q.data();
         for (std::size_t i = 0; i < d_; ++i) {
-          double v = 0;
-          for (std::size_t j = 0; j <= i; ++j) v += P(i, j) * (xs[j] - m[j]);
-          q += v * v;
+          double y[B];
+          for (std::size_t s = 0; s < cnt; ++s) y[s] = 0;
+          for (std::size_t j = 0; j <= i; ++j) {
+            const double p = P(i, j);
+            const double* xj = xc.data() + j * B;
+            for (std::size_t s = 0; s < cnt; ++s) y[s] += p * xj[s];
+          }
+          for (std::size_t s = 0; s < cnt; ++s) qq[s] += y[s] * y[s];
         }
-        o[s] = base - 0.5 * q;
+        for (std::size_t s = 0; s < cnt; ++s) o[b0 + s] = base - 0.5 * qq[s];
       }
     }
   }
@@ -232,21 +251,46 @@ class gmm {
     return s;
   }
 
-  /// out[s] = log sum_k exp(lc[k * n + s]), stable (the maximum is taken out first).
+  /// out[s] = log sum_k exp(lc[k * n + s]), stable (the maximum is taken out first). With `resp`,
+  /// also writes the responsibilities exp(lc[k * n + s] - out[s]) there, from the same exps. The
+  /// passes run over points, so the compiler vectorises them (detail::exp_nonpositive).
   static void log_sum_exp_columns(const std::vector<double>& lc, std::size_t n, std::size_t K,
-                                  std::vector<double>& out) {
-    out.resize(n);
-    for (std::size_t s = 0; s < n; ++s) {
-      double m = -std::numeric_limits<double>::infinity();
-      for (std::size_t k = 0; k < K; ++k) m = std::max(m, lc[k * n + s]);
-      if (!std::isfinite(m)) {
-        out[s] = m;
-        continue;
-      }
-      double acc = 0;
-      for (std::size_t k = 0; k < K; ++k) acc += std::exp(lc[k * n + s] - m);
-      out[s] = m + std::log(acc);
+                                  std::vector<double>& out, std::vector<double>* resp = nullptr) {
+    out.assign(n, -std::numeric_limits<double>::infinity());
+    double* m = out.data();
+    for (std::size_t k = 0; k < K; ++k) {
+      const double* l = lc.data() + k * n;
+      for (std::size_t s = 0; s < n; ++s) m[s] = l[s] > m[s] ? l[s] : m[s];
     }
+    for (std::size_t s = 0; s < n; ++s)
+      if (m[s] == -std::numeric_limits<double>::infinity()) m[s] = 0;  // no component: sum 0
+    thread_local std::vector<double> sum_buf, inv_buf;  // scratch, reused across calls
+    sum_buf.assign(n, 0.0);
+    double* sum = sum_buf.data();
+    if (resp) resp->resize(n * K);
+    for (std::size_t k = 0; k < K; ++k) {
+      const double* l = lc.data() + k * n;
+      double* e = resp ? resp->data() + k * n : nullptr;
+      if (e) {
+        for (std::size_t s = 0; s < n; ++s) {
+          const double v = ouro::detail::exp_nonpositive(l[s] - m[s]);
+          e[s] = v;
+          sum[s] += v;
+        }
+      } else {
+        for (std::size_t s = 0; s < n; ++s) sum[s] += ouro::detail::exp_nonpositive(l[s] - m[s]);
+      }
+    }
+    if (resp) {
+      inv_buf.resize(n);
+      double* inv = inv_buf.data();
+      for (std::size_t s = 0; s < n; ++s) inv[s] = sum[s] > 0 ? 1.0 / sum[s] : 0.0;
+      for (std::size_t k = 0; k < K; ++k) {
+        double* e = resp->data() + k * n;
+        for (std::size_t s = 0; s < n; ++s) e[s] *= inv[s];
+      }
+    }
+    for (std::size_t s = 0; s < n; ++s) out[s] = m[s] + std::log(sum[s]);
   }
 
  private:

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -160,57 +162,81 @@ struct em_flags {
   double jitter = 0;
 };
 
+/// M sums over s in [0, n) of the values f(s, v) writes into v[0..M), each accumulated in eight
+/// interleaved lanes (fixed order, no latency chain; the compiler vectorises the lanes).
+template <std::size_t M, class F>
+inline std::array<double, M> lane_sums(std::size_t n, F f) {
+  alignas(64) double acc[M][8] = {};
+  std::size_t s = 0;
+  for (; s + 8 <= n; s += 8)
+    for (std::size_t j = 0; j < 8; ++j) {
+      double v[M];
+      f(s + j, v);
+      for (std::size_t q = 0; q < M; ++q) acc[q][j] += v[q];
+    }
+  for (; s < n; ++s) {
+    double v[M];
+    f(s, v);
+    for (std::size_t q = 0; q < M; ++q) acc[q][0] += v[q];
+  }
+  std::array<double, M> out{};
+  for (std::size_t q = 0; q < M; ++q)
+    out[q] = ((acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3])) +
+             ((acc[q][4] + acc[q][5]) + (acc[q][6] + acc[q][7]));
+  return out;
+}
+
 /// The M-step: weights, means and covariances from responsibilities r (component-major, K x n).
+/// Centred (two-pass) sums, as scikit-learn; loops run over points so they vectorise.
 inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
                   covariance_type type, double reg_covar, em_flags& flags) {
   const std::size_t n = x.shape()[0], d = x.shape()[1];
+  const double* X = x.data();
   const double eps10 = 10 * std::numeric_limits<double>::epsilon();
   std::vector<double> w(K), mu(K * d, 0.0);
   std::vector<ouro::detail::sym_matrix> cov(K, ouro::detail::sym_matrix(d));
-  // pooled mean and covariance, for components that receive no data
-  std::vector<double> pm(d, 0.0);
-  for (std::size_t s = 0; s < n; ++s)
-    for (std::size_t i = 0; i < d; ++i) pm[i] += x(s, i) / static_cast<double>(n);
+  std::vector<double> dv(d);
   for (std::size_t k = 0; k < K; ++k) {
     const double* rk = r.data() + k * n;
-    double nk = 0;
-    for (std::size_t s = 0; s < n; ++s) nk += rk[s];
+    const double nk = lane_sums<1>(n, [rk](std::size_t s, double* v) { v[0] = rk[s]; })[0];
     auto& S = cov[k];
-    if (!(nk > 1e-12)) {  // no data: weight 0, pooled mean, pooled covariance
-      flags.empty = true;
-      w[k] = 0;
-      for (std::size_t i = 0; i < d; ++i) mu[k * d + i] = pm[i];
-      for (std::size_t s = 0; s < n; ++s)
-        for (std::size_t i = 0; i < d; ++i)
-          for (std::size_t j = 0; j <= i; ++j)
-            S(i, j) += (x(s, i) - pm[i]) * (x(s, j) - pm[j]) / static_cast<double>(n);
+    double* m = mu.data() + k * d;
+    const bool empty = !(nk > 1e-12);
+    if (empty) flags.empty = true;
+    // an empty component gets weight 0 and the pooled (unweighted) mean and covariance
+    const double inv = empty ? 1.0 / static_cast<double>(n) : 1.0 / (nk + eps10);
+    w[k] = empty ? 0.0 : nk + eps10;
+    auto weight = [&](std::size_t s) { return empty ? 1.0 : rk[s]; };
+    if (d == 2 && !empty) {
+      const auto a = lane_sums<2>(n, [rk, X](std::size_t s, double* v) {
+        v[0] = rk[s] * X[2 * s];
+        v[1] = rk[s] * X[2 * s + 1];
+      });
+      m[0] = a[0] * inv, m[1] = a[1] * inv;
+      const double m0 = m[0], m1 = m[1];
+      const auto c = lane_sums<3>(n, [rk, X, m0, m1](std::size_t s, double* v) {
+        const double d0 = X[2 * s] - m0, d1 = X[2 * s + 1] - m1;
+        v[0] = rk[s] * d0 * d0;
+        v[1] = rk[s] * d1 * d0;
+        v[2] = rk[s] * d1 * d1;
+      });
+      S(0, 0) = c[0] * inv, S(1, 0) = c[1] * inv, S(1, 1) = c[2] * inv;
     } else {
-      w[k] = nk + eps10;
-      const double inv = 1.0 / w[k];
-      double* m = mu.data() + k * d;
-      for (std::size_t s = 0; s < n; ++s)
-        for (std::size_t i = 0; i < d; ++i) m[i] += rk[s] * x(s, i);
-      for (std::size_t i = 0; i < d; ++i) m[i] *= inv;
-      if (d == 2 && type == covariance_type::full) {
-        double s00 = 0, s10 = 0, s11 = 0;
-        const double* xs = x.data();
-        for (std::size_t s = 0; s < n; ++s) {
-          const double d0 = xs[2 * s] - m[0], d1 = xs[2 * s + 1] - m[1];
-          s00 += rk[s] * d0 * d0;
-          s10 += rk[s] * d1 * d0;
-          s11 += rk[s] * d1 * d1;
-        }
-        S(0, 0) = s00 * inv, S(1, 0) = s10 * inv, S(1, 1) = s11 * inv;
-      } else {
-        std::vector<double> dv(d);
-        for (std::size_t s = 0; s < n; ++s) {
-          for (std::size_t i = 0; i < d; ++i) dv[i] = x(s, i) - m[i];
-          for (std::size_t i = 0; i < d; ++i)
-            for (std::size_t j = 0; j <= i; ++j) S(i, j) += rk[s] * dv[i] * dv[j];
-        }
-        for (std::size_t i = 0; i < d; ++i)
-          for (std::size_t j = 0; j <= i; ++j) S(i, j) *= inv;
+      for (std::size_t s = 0; s < n; ++s) {
+        const double ws = weight(s);
+        for (std::size_t i = 0; i < d; ++i) m[i] += ws * X[s * d + i];
       }
+      for (std::size_t i = 0; i < d; ++i) m[i] *= inv;
+      for (std::size_t s = 0; s < n; ++s) {
+        const double ws = weight(s);
+        for (std::size_t i = 0; i < d; ++i) dv[i] = X[s * d + i] - m[i];
+        for (std::size_t i = 0; i < d; ++i) {
+          const double wi = ws * dv[i];
+          for (std::size_t j = 0; j <= i; ++j) S(i, j) += wi * dv[j];
+        }
+      }
+      for (std::size_t i = 0; i < d; ++i)
+        for (std::size_t j = 0; j <= i; ++j) S(i, j) *= inv;
     }
     for (std::size_t i = 0; i < d; ++i)
       for (std::size_t j = 0; j < i; ++j) S(j, i) = S(i, j);
@@ -229,8 +255,7 @@ inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
     ouro::detail::sym_matrix L;
     if (!ouro::detail::cholesky(S, L)) {
       double scale = 0;
-      for (std::size_t i = 0; i < d; ++i)
-        scale += std::abs(S(i, i)) + mu[k * d + i] * mu[k * d + i];
+      for (std::size_t i = 0; i < d; ++i) scale += std::abs(S(i, i)) + m[i] * m[i];
       double jitter = 1e-12 * std::max(1.0, scale / static_cast<double>(d));
       for (int tries = 0; tries < 200; ++tries, jitter *= 4) {
         auto T = S;
@@ -247,17 +272,164 @@ inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
   return gmm(std::move(w), std::move(mu), std::move(cov), type);
 }
 
+/// Sufficient statistics of one EM pass: per component the responsibility mass, and the first and
+/// second moments of x - c_k (c_k: the current mean of component k, which keeps them well
+/// centred); and the total log-likelihood.
+struct em_stats {
+  std::vector<double> nk, s1, s2;  // K; K x D; K x D x D (row-major)
+  double loglik = 0;
+};
+
+/// One fused E-step and accumulation of the M-step's statistics, over blocks of points so that the
+/// log-densities and responsibilities of a block stay in cache: the data are read once per
+/// iteration. Blocks are combined in order, so the result does not depend on the block size's
+/// relation to anything but itself.
+inline em_stats em_pass(const gmm& m, const points& x) {
+  constexpr std::size_t block = 2048;
+  const std::size_t n = x.shape()[0], d = x.shape()[1], K = m.components();
+  em_stats st;
+  st.nk.assign(K, 0.0);
+  st.s1.assign(K * d, 0.0);
+  st.s2.assign(K * d * d, 0.0);
+  thread_local std::vector<double> lc, lp, r, xt_block, wx;
+  for (std::size_t b0 = 0; b0 < n; b0 += block) {
+    const std::size_t cnt = std::min(block, n - b0);
+    const double* X = x.data() + b0 * d;
+    m.component_log_densities(X, cnt, lc);
+    gmm::log_sum_exp_columns(lc, cnt, K, lp, &r);
+    const double* lpp = lp.data();
+    st.loglik += lane_sums<1>(cnt, [lpp](std::size_t s, double* v) { v[0] = lpp[s]; })[0];
+    for (std::size_t k = 0; k < K; ++k) {
+      const double* rk = r.data() + k * cnt;
+      const auto c = m.mean(k);
+      double* s1 = st.s1.data() + k * d;
+      double* s2 = st.s2.data() + k * d * d;
+      if (d == 2) {
+        const double c0 = c[0], c1 = c[1];
+        const auto a = lane_sums<6>(cnt, [rk, X, c0, c1](std::size_t s, double* v) {
+          const double w = rk[s], d0 = X[2 * s] - c0, d1 = X[2 * s + 1] - c1;
+          v[0] = w;
+          v[1] = w * d0;
+          v[2] = w * d1;
+          v[3] = w * d0 * d0;
+          v[4] = w * d1 * d0;
+          v[5] = w * d1 * d1;
+        });
+        st.nk[k] += a[0];
+        s1[0] += a[1], s1[1] += a[2];
+        s2[0] += a[3], s2[2] += a[4], s2[3] += a[5];
+      } else {
+        // the block transposed to D x cnt, centred at c: the moments become dot products over
+        // points, accumulated in lanes
+        xt_block.resize(d * cnt);
+        for (std::size_t s = 0; s < cnt; ++s)
+          for (std::size_t i = 0; i < d; ++i) xt_block[i * cnt + s] = X[s * d + i] - c[i];
+        const double* xb = xt_block.data();
+        st.nk[k] += lane_sums<1>(cnt, [rk](std::size_t s, double* v) { v[0] = rk[s]; })[0];
+        wx.resize(cnt);
+        for (std::size_t i = 0; i < d; ++i) {
+          const double* xi = xb + i * cnt;
+          for (std::size_t s = 0; s < cnt; ++s) wx[s] = rk[s] * xi[s];
+          const double* w = wx.data();
+          s1[i] += lane_sums<1>(cnt, [w](std::size_t s, double* v) { v[0] = w[s]; })[0];
+          for (std::size_t j = 0; j <= i; ++j) {
+            const double* xj = xb + j * cnt;
+            s2[i * d + j] +=
+                lane_sums<1>(cnt, [w, xj](std::size_t s, double* v) { v[0] = w[s] * xj[s]; })[0];
+          }
+        }
+      }
+    }
+  }
+  return st;
+}
+
+/// Regularises a fitted covariance: the covariance type's structure, reg_covar on the diagonal,
+/// and the smallest jitter that makes it positive definite if it is not.
+inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const double> mean,
+                              covariance_type type, double reg_covar, em_flags& flags) {
+  const std::size_t d = S.d;
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < i; ++j) S(j, i) = S(i, j);
+  if (type == covariance_type::diagonal) {
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j)
+        if (i != j) S(i, j) = 0;
+  } else if (type == covariance_type::spherical) {
+    double t = 0;
+    for (std::size_t i = 0; i < d; ++i) t += S(i, i);
+    S = ouro::detail::sym_matrix::identity(d);
+    for (std::size_t i = 0; i < d; ++i) S(i, i) = t / static_cast<double>(d);
+  }
+  for (std::size_t i = 0; i < d; ++i) S(i, i) += reg_covar;
+  ouro::detail::sym_matrix L;
+  if (!ouro::detail::cholesky(S, L)) {
+    double scale = 0;
+    for (std::size_t i = 0; i < d; ++i) scale += std::abs(S(i, i)) + mean[i] * mean[i];
+    double jitter = 1e-12 * std::max(1.0, scale / static_cast<double>(d));
+    for (int tries = 0; tries < 200; ++tries, jitter *= 4) {
+      auto T = S;
+      for (std::size_t i = 0; i < d; ++i) T(i, i) += jitter;
+      if (ouro::detail::cholesky(T, L)) {
+        S = T;
+        break;
+      }
+    }
+    flags.singular = true;
+    flags.jitter = std::max(flags.jitter, jitter);
+  }
+}
+
+/// The M-step from em_pass statistics: with N_k = n_k + 10 eps (as scikit-learn),
+/// mu_k = c_k + s1 / N_k and S_k = (s2 - 2 s1 delta' + n_k delta delta') / N_k, delta = mu_k - c_k,
+/// which equals sum_s r_sk (x_s - mu_k)(x_s - mu_k)' / N_k. A component with no mass gets weight 0
+/// and the pooled mean and covariance.
+inline gmm params_from_stats(const em_stats& st, const gmm& current, covariance_type type,
+                             double reg_covar, std::span<const double> pooled_mean,
+                             const ouro::detail::sym_matrix& pooled_cov, em_flags& flags) {
+  const std::size_t K = current.components(), d = current.dim();
+  const double eps10 = 10 * std::numeric_limits<double>::epsilon();
+  std::vector<double> w(K), mu(K * d);
+  std::vector<ouro::detail::sym_matrix> cov(K, ouro::detail::sym_matrix(d));
+  std::vector<double> delta(d);
+  for (std::size_t k = 0; k < K; ++k) {
+    const double nk = st.nk[k];
+    double* m = mu.data() + k * d;
+    auto& S = cov[k];
+    if (!(nk > 1e-12)) {
+      flags.empty = true;
+      w[k] = 0;
+      for (std::size_t i = 0; i < d; ++i) m[i] = pooled_mean[i];
+      S = pooled_cov;
+    } else {
+      const double Nk = nk + eps10;
+      w[k] = Nk;
+      const auto c = current.mean(k);
+      const double* s1 = st.s1.data() + k * d;
+      const double* s2 = st.s2.data() + k * d * d;
+      for (std::size_t i = 0; i < d; ++i) {
+        delta[i] = s1[i] / Nk;
+        m[i] = c[i] + delta[i];
+      }
+      for (std::size_t i = 0; i < d; ++i)
+        for (std::size_t j = 0; j <= i; ++j)
+          S(i, j) =
+              (s2[i * d + j] - s1[i] * delta[j] - delta[i] * s1[j] + nk * delta[i] * delta[j]) / Nk;
+    }
+    finish_covariance(S, std::span<const double>(m, d), type, reg_covar, flags);
+  }
+  return gmm(std::move(w), std::move(mu), std::move(cov), type);
+}
+
 /// The E-step: responsibilities (component-major) and the mean log-likelihood per point.
 inline double e_step(const gmm& m, const points& x, std::vector<double>& lc,
                      std::vector<double>& lp, std::vector<double>& r) {
   const std::size_t n = x.shape()[0], K = m.components();
   m.component_log_densities(x, lc);
-  gmm::log_sum_exp_columns(lc, n, K, lp);
-  r.resize(n * K);
+  gmm::log_sum_exp_columns(lc, n, K, lp, &r);
   double total = 0;
   for (std::size_t s = 0; s < n; ++s) total += lp[s];
-  for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t s = 0; s < n; ++s) r[k * n + s] = std::exp(lc[k * n + s] - lp[s]);
+  (void)K;
   return total / static_cast<double>(n);
 }
 
@@ -324,14 +496,20 @@ struct em_fit {
 
   gmm run_em(const dataset_type& x, std::vector<double>& r, std::size_t K,
              detail::em_flags& flags) const {
-    std::vector<double> lc, lp;
     gmm m = detail::m_step(x, r, K, covariance, reg_covar, flags);
+    // pooled mean and covariance, for components that lose all their mass
+    const std::size_t n = x.shape()[0];
+    std::vector<double> ones(n, 1.0);
+    detail::em_flags unused;
+    const gmm pooled = detail::m_step(x, ones, 1, covariance_type::full, 0.0, unused);
     double lb = -std::numeric_limits<double>::infinity();
     em_report rep{true, false, 0, lb, 0};
     for (std::size_t it = 1; it <= max_iter; ++it) {
       const double prev = lb;
-      lb = detail::e_step(m, x, lc, lp, r);
-      m = detail::m_step(x, r, K, covariance, reg_covar, flags);
+      const auto st = detail::em_pass(m, x);
+      lb = st.loglik / static_cast<double>(n);
+      m = detail::params_from_stats(st, m, covariance, reg_covar, pooled.mean(0),
+                                    pooled.covariance(0), flags);
       rep.iterations = it;
       rep.lower_bound = lb;
       if (std::abs(lb - prev) < tol) {
