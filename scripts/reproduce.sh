@@ -13,7 +13,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUROBOROS_BUI
 cmake --build "$build" -j "$(nproc)"
 
 mkdir -p "$out"
-for experiment in gaussian_collapse categorical_collapse; do
+for experiment in gaussian_collapse categorical_collapse gmm_collapse; do
   echo "== $experiment" >&2
   mkdir -p "$out/$experiment"
   "$build/examples/$experiment" --out "$out/$experiment" | tee "$out/$experiment/$experiment.txt"

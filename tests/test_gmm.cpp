@@ -264,3 +264,38 @@ TEST_CASE("GMM collapse loop: metrics and events flow into the results", "[gmm][
   CHECK(r.summary[3].mean[0] == Approx(0.0).margin(1e-12));
   CHECK(r.summary[7].mean[0] == Approx(0.01).margin(0.01));
 }
+
+TEST_CASE("vectorisable exp and log agree with the C library", "[gmm][fast_math]") {
+  // error in units in the last place of the C library's result
+  const auto ulps = [](double ours, double ref) {
+    return std::abs(ours - ref) / (std::nextafter(std::abs(ref), INFINITY) - std::abs(ref));
+  };
+  double worst_exp = 0, worst_log = 0;
+  for (double x = -708; x <= 0; x += 0.0137)
+    worst_exp = std::max(worst_exp, ulps(ouro::detail::exp_nonpositive(x), std::exp(x)));
+  for (double x = 1.0000001; x < 1e12; x *= 1.000731)
+    worst_log = std::max(worst_log, ulps(ouro::detail::log_ge1(x), std::log(x)));
+  CHECK(worst_exp <= 2.0);
+  CHECK(worst_log <= 2.0);
+  CHECK(ouro::detail::exp_nonpositive(-INFINITY) == 0.0);
+  CHECK(ouro::detail::exp_nonpositive(-1000) == 0.0);
+  CHECK(ouro::detail::exp_nonpositive(0) == 1.0);
+  CHECK(ouro::detail::log_ge1(1.0) == 0.0);
+}
+
+TEST_CASE("density truncation drops the model's least likely draws", "[gmm][sampler]") {
+  const gmm m({1.0}, {0.0, 0.0}, {sm::identity(2)});
+  default_rng g(4);
+  event_log log;
+  const auto x = sample::density_truncation{0.2}(m, 20000, g, log);
+  REQUIRE(x.shape()[0] == 20000);
+  // for N(0, I_2) the density level of the 20% quantile is the circle r^2 = -2 ln 0.2
+  const double r2 = -2 * std::log(0.2);
+  std::size_t outside = 0;
+  for (std::size_t s = 0; s < 20000; ++s)
+    outside += x(s, 0) * x(s, 0) + x(s, 1) * x(s, 1) > r2 * 1.02;
+  CHECK(outside == 0);
+  const auto plain = sample::density_truncation{0.0}(m, 100, g, log);
+  CHECK(plain.shape()[0] == 100);
+  CHECK(log.empty());
+}

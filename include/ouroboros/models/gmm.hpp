@@ -290,7 +290,10 @@ class gmm {
         for (std::size_t s = 0; s < n; ++s) e[s] *= inv[s];
       }
     }
-    for (std::size_t s = 0; s < n; ++s) out[s] = m[s] + std::log(sum[s]);
+    // sum >= 1 (the largest term is exp(0)) unless no component has any density
+    for (std::size_t s = 0; s < n; ++s)
+      out[s] = sum[s] >= 1.0 ? m[s] + ouro::detail::log_ge1(sum[s])
+                             : -std::numeric_limits<double>::infinity();
   }
 
  private:

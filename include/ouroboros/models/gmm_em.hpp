@@ -108,11 +108,13 @@ std::vector<std::size_t> kmeans_labels(const points& x, std::size_t K, const ini
     pot = best_pot;
   }
   // Lloyd
+  const double* X = x.data();
   std::vector<double> mean(d, 0.0), var(d, 0.0);
   for (std::size_t s = 0; s < n; ++s)
-    for (std::size_t i = 0; i < d; ++i) mean[i] += x(s, i) / static_cast<double>(n);
+    for (std::size_t i = 0; i < d; ++i) mean[i] += X[s * d + i] / static_cast<double>(n);
   for (std::size_t s = 0; s < n; ++s)
-    for (std::size_t i = 0; i < d; ++i) var[i] += (x(s, i) - mean[i]) * (x(s, i) - mean[i]);
+    for (std::size_t i = 0; i < d; ++i)
+      var[i] += (X[s * d + i] - mean[i]) * (X[s * d + i] - mean[i]);
   double mean_var = 0;
   for (double v : var) mean_var += v / static_cast<double>(n) / static_cast<double>(d);
   const double tol = opt.tol * mean_var;
@@ -130,7 +132,7 @@ std::vector<std::size_t> kmeans_labels(const points& x, std::size_t K, const ini
     std::fill(count.begin(), count.end(), 0.0);
     for (std::size_t s = 0; s < n; ++s) {
       count[label[s]] += 1;
-      for (std::size_t i = 0; i < d; ++i) next[label[s] * d + i] += x(s, i);
+      for (std::size_t i = 0; i < d; ++i) next[label[s] * d + i] += X[s * d + i];
     }
     double shift = 0;
     for (std::size_t c = 0; c < K; ++c) {
