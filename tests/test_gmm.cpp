@@ -299,3 +299,25 @@ TEST_CASE("density truncation drops the model's least likely draws", "[gmm][samp
   CHECK(plain.shape()[0] == 100);
   CHECK(log.empty());
 }
+
+TEST_CASE("EM gives the same model with 1 and 2 threads", "[gmm][em][determinism]") {
+  default_rng g(12);
+  const auto x = three_blobs().sample(20000, g);  // ten blocks of points
+  xt::xtensor<double, 2> r0 = xt::xtensor<double, 2>::from_shape({20000, 3});
+  for (std::size_t s = 0; s < 20000; ++s) {
+    double t = 0;
+    for (std::size_t k = 0; k < 3; ++k) t += r0(s, k) = uniform01(g);
+    for (std::size_t k = 0; k < 3; ++k) r0(s, k) /= t;
+  }
+  auto fit = models::em_fit<>{};
+  fit.components = 3;
+  fit.max_iter = 30;
+  event_log log;
+  const gmm one = fit.fit_from_responsibilities(x, r0, log);
+  fit.threads = 2;
+  const gmm two = fit.fit_from_responsibilities(x, r0, log);
+  CHECK(one.weights() == two.weights());
+  CHECK(one.means() == two.means());
+  CHECK(one.covariances() == two.covariances());
+  CHECK(one.report().lower_bound == two.report().lower_bound);
+}

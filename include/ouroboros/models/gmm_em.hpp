@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/detail/thread_pool.hpp"
 #include "ouroboros/events.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/random.hpp"
@@ -286,16 +287,13 @@ struct em_stats {
 /// log-densities and responsibilities of a block stay in cache: the data are read once per
 /// iteration. Blocks are combined in order, so the result does not depend on the block size's
 /// relation to anything but itself.
-inline em_stats em_pass(const gmm& m, const points& x) {
-  constexpr std::size_t block = 2048;
-  const std::size_t n = x.shape()[0], d = x.shape()[1], K = m.components();
-  em_stats st;
-  st.nk.assign(K, 0.0);
-  st.s1.assign(K * d, 0.0);
-  st.s2.assign(K * d * d, 0.0);
+inline constexpr std::size_t em_block_size = 2048;
+
+/// The statistics of the points [b0, b0 + cnt) only, into a zeroed `st`.
+inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t cnt, em_stats& st) {
+  const std::size_t d = x.shape()[1], K = m.components();
   thread_local std::vector<double> lc, lp, r, xt_block, wx;
-  for (std::size_t b0 = 0; b0 < n; b0 += block) {
-    const std::size_t cnt = std::min(block, n - b0);
+  {
     const double* X = x.data() + b0 * d;
     m.component_log_densities(X, cnt, lc);
     gmm::log_sum_exp_columns(lc, cnt, K, lp, &r);
@@ -321,28 +319,71 @@ inline em_stats em_pass(const gmm& m, const points& x) {
         s1[0] += a[1], s1[1] += a[2];
         s2[0] += a[3], s2[2] += a[4], s2[3] += a[5];
       } else {
-        // the block transposed to D x cnt, centred at c: the moments become dot products over
-        // points, accumulated in lanes
-        xt_block.resize(d * cnt);
-        for (std::size_t s = 0; s < cnt; ++s)
-          for (std::size_t i = 0; i < d; ++i) xt_block[i * cnt + s] = X[s * d + i] - c[i];
-        const double* xb = xt_block.data();
-        st.nk[k] += lane_sums<1>(cnt, [rk](std::size_t s, double* v) { v[0] = rk[s]; })[0];
-        wx.resize(cnt);
-        for (std::size_t i = 0; i < d; ++i) {
-          const double* xi = xb + i * cnt;
-          for (std::size_t s = 0; s < cnt; ++s) wx[s] = rk[s] * xi[s];
-          const double* w = wx.data();
-          s1[i] += lane_sums<1>(cnt, [w](std::size_t s, double* v) { v[0] = w[s]; })[0];
-          for (std::size_t j = 0; j <= i; ++j) {
-            const double* xj = xb + j * cnt;
-            s2[i * d + j] +=
-                lane_sums<1>(cnt, [w, xj](std::size_t s, double* v) { v[0] = w[s] * xj[s]; })[0];
+        // sub-blocks of 128 points transposed to D x 128 and centred at c (they stay in L1):
+        // the moments become dot products over points, accumulated in eight lanes
+        constexpr std::size_t SB = 128;
+        xt_block.resize(d * SB);
+        wx.resize(d * SB);
+        for (std::size_t t0 = 0; t0 < cnt; t0 += SB) {
+          const std::size_t c2 = std::min(SB, cnt - t0);
+          for (std::size_t s = 0; s < c2; ++s)
+            for (std::size_t i = 0; i < d; ++i) xt_block[i * SB + s] = X[(t0 + s) * d + i] - c[i];
+          const double* rr = rk + t0;
+          st.nk[k] += lane_sums<1>(c2, [rr](std::size_t s, double* v) { v[0] = rr[s]; })[0];
+          for (std::size_t i = 0; i < d; ++i) {
+            const double* xi = xt_block.data() + i * SB;
+            double* wi = wx.data() + i * SB;
+            for (std::size_t s = 0; s < c2; ++s) wi[s] = rr[s] * xi[s];
+          }
+          for (std::size_t i = 0; i < d; ++i) {
+            const double* wi = wx.data() + i * SB;
+            s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
+            for (std::size_t jj = 0; jj <= i; ++jj) {
+              const double* xj = xt_block.data() + jj * SB;
+              s2[i * d + jj] +=
+                  lane_sums<1>(c2, [wi, xj](std::size_t s, double* v) { v[0] = wi[s] * xj[s]; })[0];
+            }
           }
         }
       }
     }
   }
+}
+
+inline em_stats zero_stats(std::size_t K, std::size_t d) {
+  em_stats st;
+  st.nk.assign(K, 0.0);
+  st.s1.assign(K * d, 0.0);
+  st.s2.assign(K * d * d, 0.0);
+  return st;
+}
+
+/// One EM pass over all points: blocks computed in any order (in parallel on `pool` if given),
+/// their statistics added in block order, so the result is the same for any thread count.
+inline em_stats em_pass(const gmm& m, const points& x, ouro::detail::thread_pool* pool = nullptr) {
+  const std::size_t n = x.shape()[0], d = x.shape()[1], K = m.components();
+  const std::size_t blocks = (n + em_block_size - 1) / em_block_size;
+  em_stats st = zero_stats(K, d);
+  auto add = [&](const em_stats& b) {
+    for (std::size_t i = 0; i < K; ++i) st.nk[i] += b.nk[i];
+    for (std::size_t i = 0; i < st.s1.size(); ++i) st.s1[i] += b.s1[i];
+    for (std::size_t i = 0; i < st.s2.size(); ++i) st.s2[i] += b.s2[i];
+    st.loglik += b.loglik;
+  };
+  if (!pool || pool->size() == 1 || blocks == 1) {
+    em_stats b = zero_stats(K, d);
+    for (std::size_t i = 0; i < blocks; ++i) {
+      b = zero_stats(K, d);
+      em_block(m, x, i * em_block_size, std::min(em_block_size, n - i * em_block_size), b);
+      add(b);
+    }
+    return st;
+  }
+  std::vector<em_stats> parts(blocks, zero_stats(K, d));
+  pool->parallel_for(blocks, [&](std::size_t i) {
+    em_block(m, x, i * em_block_size, std::min(em_block_size, n - i * em_block_size), parts[i]);
+  });
+  for (const auto& b : parts) add(b);
   return st;
 }
 
@@ -456,6 +497,9 @@ struct em_fit {
   std::size_t max_iter = 2000;
   std::size_t n_init = 1;
   Init init{};
+  /// Threads for one fit's E- and M-steps (blocks of points in parallel; the result does not
+  /// depend on it). Keep 1 inside collapse_loop, which already runs replicates in parallel.
+  std::size_t threads = 1;
 
   template <Rng G>
   gmm fit(const dataset_type& x, G& g, event_log& log) const {
@@ -504,11 +548,13 @@ struct em_fit {
     std::vector<double> ones(n, 1.0);
     detail::em_flags unused;
     const gmm pooled = detail::m_step(x, ones, 1, covariance_type::full, 0.0, unused);
+    std::optional<ouro::detail::thread_pool> pool;
+    if (threads > 1 && n > detail::em_block_size) pool.emplace(static_cast<unsigned>(threads));
     double lb = -std::numeric_limits<double>::infinity();
     em_report rep{true, false, 0, lb, 0};
     for (std::size_t it = 1; it <= max_iter; ++it) {
       const double prev = lb;
-      const auto st = detail::em_pass(m, x);
+      const auto st = detail::em_pass(m, x, pool ? &*pool : nullptr);
       lb = st.loglik / static_cast<double>(n);
       m = detail::params_from_stats(st, m, covariance, reg_covar, pooled.mean(0),
                                     pooled.covariance(0), flags);
