@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
                                 metrics::component_std{},
                                 metrics::l2_distance{truth},
                                 metrics::l2_distance_to_first{},
-                                metrics::kl_to_truth_mc{truth, 1000},
+                                metrics::kl_to_truth_mc::make(truth, 2000),
                                 metrics::heldout_loglik<models::gmm::dataset_type>{heldout},
                                 metrics::mean_norm{},
                                 metrics::tail_mass_gmm::make(truth)};

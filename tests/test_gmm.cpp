@@ -246,7 +246,7 @@ TEST_CASE("GMM collapse loop: metrics and events flow into the results", "[gmm][
                             metrics::component_std{},
                             metrics::l2_distance{truth},
                             metrics::l2_distance_to_first{},
-                            metrics::kl_to_truth_mc{truth, 500},
+                            metrics::kl_to_truth_mc::make(truth, 500),
                             metrics::mean_norm{},
                             metrics::tail_mass_gmm::make(truth, 0.99, 1000, 20000)};
   run_options opt;
