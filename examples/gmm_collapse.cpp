@@ -100,20 +100,8 @@ void write_figures_script(const std::filesystem::path& dir, const ouro::results&
       "95% band'\n",
       (dir / "gmm_sample_size_comparison.png").string(), generations - 1);
   for (const auto& [metric, title] : std::vector<std::pair<std::string, std::string>>{
-           {"total_variance", "total variance"}, {"l2_distance", "L2 distance to the truth"}}) {
-    gp += fmt::format("set title '{}'\nplot ", title);
-    int colour = 1;
-    for (const auto& run : res.runs) {
-      if (colour > 1) gp += ", \\\n     ";
-      gp += fmt::format(
-          "{0} using 2:(column(7) > 0 ? column(7) : 1e-12):8 with filledcurves lc {2} fs "
-          "transparent solid 0.25 notitle, \\\n     {0} using 2:4 with lines lc {2} lw 2 title "
-          "'{1}'",
-          examples::summary_rows(summary, run.label, metric), run.label, colour);
-      ++colour;
-    }
-    gp += "\n";
-  }
+           {"total_variance", "total variance"}, {"l2_distance", "L2 distance to the truth"}})
+    gp += examples::plot_panel(summary, dir / "no_theory.csv", res, metric, title, /*log_y=*/true);
   gp += "unset multiplot\n";
   ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), gp);
 }

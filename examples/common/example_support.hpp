@@ -224,17 +224,20 @@ inline std::string summary_rows(const std::filesystem::path& csv, const std::str
 
 /// One multiplot panel: for every run, the 95% CI band and the Monte Carlo mean of `metric` from
 /// the summary CSV, and the theory curve (dashed) from the theory CSV where the run has one.
+/// With `log_y`, band edges at or below zero are drawn at 1e-12 (a log axis cannot show them).
 inline std::string plot_panel(const std::filesystem::path& summary_csv,
                               const std::filesystem::path& theory_csv, const ouro::results& res,
-                              const std::string& metric, const std::string& title) {
+                              const std::string& metric, const std::string& title,
+                              bool log_y = false) {
+  const std::string lo = log_y ? "(column(7) > 0 ? column(7) : 1e-12)" : "7";
   std::string s = fmt::format("set title '{}'\nplot ", title);
   int colour = 1;
   for (const auto& run : res.runs) {
     if (colour > 1) s += ", \\\n     ";
     s += fmt::format(
-        "{0} using 2:7:8 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
+        "{0} using 2:{3}:8 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
         "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
-        summary_rows(summary_csv, run.label, metric), run.label, colour);
+        summary_rows(summary_csv, run.label, metric), run.label, colour, lo);
     bool has_theory = false;
     for (const auto& [name, v] : run.theory) has_theory = has_theory || name == metric;
     if (has_theory)

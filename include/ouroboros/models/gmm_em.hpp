@@ -189,6 +189,42 @@ inline std::array<double, M> lane_sums(std::size_t n, F f) {
   return out;
 }
 
+/// Regularises a fitted covariance: the covariance type's structure, reg_covar on the diagonal,
+/// and the smallest jitter that makes it positive definite if it is not.
+inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const double> mean,
+                              covariance_type type, double reg_covar, em_flags& flags) {
+  const std::size_t d = S.d;
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < i; ++j) S(j, i) = S(i, j);
+  if (type == covariance_type::diagonal) {
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j)
+        if (i != j) S(i, j) = 0;
+  } else if (type == covariance_type::spherical) {
+    double t = 0;
+    for (std::size_t i = 0; i < d; ++i) t += S(i, i);
+    S = ouro::detail::sym_matrix::identity(d);
+    for (std::size_t i = 0; i < d; ++i) S(i, i) = t / static_cast<double>(d);
+  }
+  for (std::size_t i = 0; i < d; ++i) S(i, i) += reg_covar;
+  ouro::detail::sym_matrix L;
+  if (!ouro::detail::cholesky(S, L)) {
+    double scale = 0;
+    for (std::size_t i = 0; i < d; ++i) scale += std::abs(S(i, i)) + mean[i] * mean[i];
+    double jitter = 1e-12 * std::max(1.0, scale / static_cast<double>(d));
+    for (int tries = 0; tries < 200; ++tries, jitter *= 4) {
+      auto T = S;
+      for (std::size_t i = 0; i < d; ++i) T(i, i) += jitter;
+      if (ouro::detail::cholesky(T, L)) {
+        S = T;
+        break;
+      }
+    }
+    flags.singular = true;
+    flags.jitter = std::max(flags.jitter, jitter);
+  }
+}
+
 /// The M-step: weights, means and covariances from responsibilities r (component-major, K x n).
 /// Centred (two-pass) sums, as scikit-learn; loops run over points so they vectorise.
 inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
@@ -241,36 +277,7 @@ inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
       for (std::size_t i = 0; i < d; ++i)
         for (std::size_t j = 0; j <= i; ++j) S(i, j) *= inv;
     }
-    for (std::size_t i = 0; i < d; ++i)
-      for (std::size_t j = 0; j < i; ++j) S(j, i) = S(i, j);
-    if (type == covariance_type::diagonal) {
-      for (std::size_t i = 0; i < d; ++i)
-        for (std::size_t j = 0; j < d; ++j)
-          if (i != j) S(i, j) = 0;
-    } else if (type == covariance_type::spherical) {
-      double t = 0;
-      for (std::size_t i = 0; i < d; ++i) t += S(i, i);
-      S = ouro::detail::sym_matrix::identity(d);
-      for (std::size_t i = 0; i < d; ++i) S(i, i) = t / static_cast<double>(d);
-    }
-    for (std::size_t i = 0; i < d; ++i) S(i, i) += reg_covar;
-    // a covariance that is not positive definite gets the smallest jitter that makes it so
-    ouro::detail::sym_matrix L;
-    if (!ouro::detail::cholesky(S, L)) {
-      double scale = 0;
-      for (std::size_t i = 0; i < d; ++i) scale += std::abs(S(i, i)) + m[i] * m[i];
-      double jitter = 1e-12 * std::max(1.0, scale / static_cast<double>(d));
-      for (int tries = 0; tries < 200; ++tries, jitter *= 4) {
-        auto T = S;
-        for (std::size_t i = 0; i < d; ++i) T(i, i) += jitter;
-        if (ouro::detail::cholesky(T, L)) {
-          S = T;
-          break;
-        }
-      }
-      flags.singular = true;
-      flags.jitter = std::max(flags.jitter, jitter);
-    }
+    finish_covariance(S, std::span<const double>(m, d), type, reg_covar, flags);
   }
   return gmm(std::move(w), std::move(mu), std::move(cov), type);
 }
@@ -387,42 +394,6 @@ inline em_stats em_pass(const gmm& m, const points& x, ouro::detail::thread_pool
   return st;
 }
 
-/// Regularises a fitted covariance: the covariance type's structure, reg_covar on the diagonal,
-/// and the smallest jitter that makes it positive definite if it is not.
-inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const double> mean,
-                              covariance_type type, double reg_covar, em_flags& flags) {
-  const std::size_t d = S.d;
-  for (std::size_t i = 0; i < d; ++i)
-    for (std::size_t j = 0; j < i; ++j) S(j, i) = S(i, j);
-  if (type == covariance_type::diagonal) {
-    for (std::size_t i = 0; i < d; ++i)
-      for (std::size_t j = 0; j < d; ++j)
-        if (i != j) S(i, j) = 0;
-  } else if (type == covariance_type::spherical) {
-    double t = 0;
-    for (std::size_t i = 0; i < d; ++i) t += S(i, i);
-    S = ouro::detail::sym_matrix::identity(d);
-    for (std::size_t i = 0; i < d; ++i) S(i, i) = t / static_cast<double>(d);
-  }
-  for (std::size_t i = 0; i < d; ++i) S(i, i) += reg_covar;
-  ouro::detail::sym_matrix L;
-  if (!ouro::detail::cholesky(S, L)) {
-    double scale = 0;
-    for (std::size_t i = 0; i < d; ++i) scale += std::abs(S(i, i)) + mean[i] * mean[i];
-    double jitter = 1e-12 * std::max(1.0, scale / static_cast<double>(d));
-    for (int tries = 0; tries < 200; ++tries, jitter *= 4) {
-      auto T = S;
-      for (std::size_t i = 0; i < d; ++i) T(i, i) += jitter;
-      if (ouro::detail::cholesky(T, L)) {
-        S = T;
-        break;
-      }
-    }
-    flags.singular = true;
-    flags.jitter = std::max(flags.jitter, jitter);
-  }
-}
-
 /// The M-step from em_pass statistics: with N_k = n_k + 10 eps (as scikit-learn),
 /// mu_k = c_k + s1 / N_k and S_k = (s2 - 2 s1 delta' + n_k delta delta') / N_k, delta = mu_k - c_k,
 /// which equals sum_s r_sk (x_s - mu_k)(x_s - mu_k)' / N_k. A component with no mass gets weight 0
@@ -472,7 +443,6 @@ inline double e_step(const gmm& m, const points& x, std::vector<double>& lc,
   gmm::log_sum_exp_columns(lc, n, K, lp, &r);
   double total = 0;
   for (std::size_t s = 0; s < n; ++s) total += lp[s];
-  (void)K;
   return total / static_cast<double>(n);
 }
 
@@ -602,7 +572,7 @@ struct em_fit {
   template <Rng G>
   gmm fit_impl(const dataset_type& x, const gmm* previous, G& g, event_log& log) const {
     validate(x);
-    const std::size_t n = x.shape()[0], d = x.shape()[1];
+    const std::size_t n = x.shape()[0];
     const std::size_t K = std::min(components, n);
     if (K < components)
       log.record(
@@ -624,14 +594,13 @@ struct em_fit {
       }
     }
     gmm m = std::move(*best);
-    if (K < components) m = pad(m, components, x);
-    (void)d;
+    if (K < components) m = pad(m, components);
     report(best_flags, m, log);
     return m;
   }
 
   /// Adds weight-0 components (pooled mean and covariance) up to `total`.
-  gmm pad(const gmm& m, std::size_t total, const dataset_type& x) const {
+  gmm pad(const gmm& m, std::size_t total) const {
     std::vector<double> w = m.weights(), mu = m.means();
     auto cov = m.covariances();
     const auto pooled = m.overall_mean();
@@ -641,7 +610,6 @@ struct em_fit {
       mu.insert(mu.end(), pooled.begin(), pooled.end());
       cov.push_back(pc);
     }
-    (void)x;
     gmm out(std::move(w), std::move(mu), std::move(cov), m.type());
     out.set_report(m.report());
     return out;
