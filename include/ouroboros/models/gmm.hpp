@@ -15,6 +15,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/detail/fast_math.hpp"
 #include "ouroboros/detail/small_linalg.hpp"
@@ -209,6 +213,29 @@ class gmm {
           for (std::size_t j = 0; j < d_; ++j) xc[j * B + s] = xs_all[(b0 + s) * d_ + j] - m[j];
         std::fill(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(cnt), 0.0);
         double* qq = q.data();
+#if defined(__AVX512F__)
+        if (d_ <= 16) {  // eight points per vector, the D centred coordinates in registers
+          for (std::size_t j = 0; j < d_; ++j)
+            std::fill(xc.begin() + static_cast<std::ptrdiff_t>(j * B + cnt),
+                      xc.begin() + static_cast<std::ptrdiff_t>((j + 1) * B), 0.0);
+          for (std::size_t s0 = 0; s0 < cnt; s0 += 8) {
+            __m512d xv[16];
+            for (std::size_t j = 0; j < d_; ++j) xv[j] = _mm512_loadu_pd(xc.data() + j * B + s0);
+            __m512d qv = _mm512_setzero_pd();
+            for (std::size_t i = 0; i < d_; ++i) {
+              __m512d y = _mm512_mul_pd(_mm512_set1_pd(P(i, 0)), xv[0]);
+              for (std::size_t j = 1; j <= i; ++j)
+                y = _mm512_fmadd_pd(_mm512_set1_pd(P(i, j)), xv[j], y);
+              qv = _mm512_fmadd_pd(y, y, qv);
+            }
+            alignas(64) double qs[8];
+            _mm512_store_pd(qs, qv);
+            for (std::size_t w = 0; w < 8 && s0 + w < cnt; ++w) qq[s0 + w] = qs[w];
+          }
+          for (std::size_t s = 0; s < cnt; ++s) o[b0 + s] = base - 0.5 * qq[s];
+          continue;
+        }
+#endif
         for (std::size_t i = 0; i < d_; ++i) {
           double y[B];
           for (std::size_t s = 0; s < cnt; ++s) y[s] = 0;

@@ -398,9 +398,9 @@ inline em_stats em_pass(const gmm& m, const points& x, ouro::detail::thread_pool
 /// mu_k = c_k + s1 / N_k and S_k = (s2 - 2 s1 delta' + n_k delta delta') / N_k, delta = mu_k - c_k,
 /// which equals sum_s r_sk (x_s - mu_k)(x_s - mu_k)' / N_k. A component with no mass gets weight 0
 /// and the pooled mean and covariance.
-inline gmm params_from_stats(const em_stats& st, const gmm& current, covariance_type type,
-                             double reg_covar, std::span<const double> pooled_mean,
-                             const ouro::detail::sym_matrix& pooled_cov, em_flags& flags) {
+template <class Pooled>
+gmm params_from_stats(const em_stats& st, const gmm& current, covariance_type type,
+                      double reg_covar, Pooled&& pooled, em_flags& flags) {
   const std::size_t K = current.components(), d = current.dim();
   const double eps10 = 10 * std::numeric_limits<double>::epsilon();
   std::vector<double> w(K), mu(K * d);
@@ -413,8 +413,9 @@ inline gmm params_from_stats(const em_stats& st, const gmm& current, covariance_
     if (!(nk > 1e-12)) {
       flags.empty = true;
       w[k] = 0;
-      for (std::size_t i = 0; i < d; ++i) m[i] = pooled_mean[i];
-      S = pooled_cov;
+      const gmm& p = pooled();  // a one-component model of all the data
+      for (std::size_t i = 0; i < d; ++i) m[i] = p.mean(0)[i];
+      S = p.covariance(0);
     } else {
       const double Nk = nk + eps10;
       w[k] = Nk;
@@ -513,11 +514,17 @@ struct em_fit {
   gmm run_em(const dataset_type& x, std::vector<double>& r, std::size_t K,
              detail::em_flags& flags) const {
     gmm m = detail::m_step(x, r, K, covariance, reg_covar, flags);
-    // pooled mean and covariance, for components that lose all their mass
+    // pooled mean and covariance, for components that lose all their mass (computed when needed)
     const std::size_t n = x.shape()[0];
-    std::vector<double> ones(n, 1.0);
-    detail::em_flags unused;
-    const gmm pooled = detail::m_step(x, ones, 1, covariance_type::full, 0.0, unused);
+    std::optional<gmm> pooled;
+    auto pooled_model = [&]() -> const gmm& {
+      if (!pooled) {
+        std::vector<double> ones(n, 1.0);
+        detail::em_flags unused;
+        pooled.emplace(detail::m_step(x, ones, 1, covariance_type::full, 0.0, unused));
+      }
+      return *pooled;
+    };
     std::optional<ouro::detail::thread_pool> pool;
     if (threads > 1 && n > detail::em_block_size) pool.emplace(static_cast<unsigned>(threads));
     double lb = -std::numeric_limits<double>::infinity();
@@ -526,8 +533,7 @@ struct em_fit {
       const double prev = lb;
       const auto st = detail::em_pass(m, x, pool ? &*pool : nullptr);
       lb = st.loglik / static_cast<double>(n);
-      m = detail::params_from_stats(st, m, covariance, reg_covar, pooled.mean(0),
-                                    pooled.covariance(0), flags);
+      m = detail::params_from_stats(st, m, covariance, reg_covar, pooled_model, flags);
       rep.iterations = it;
       rep.lower_bound = lb;
       if (std::abs(lb - prev) < tol) {
