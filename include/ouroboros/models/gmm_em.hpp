@@ -17,6 +17,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "ouroboros/detail/thread_pool.hpp"
 #include "ouroboros/events.hpp"
 #include "ouroboros/models/gmm.hpp"
@@ -225,6 +229,9 @@ inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const doubl
   }
 }
 
+inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const double* rk,
+                          std::span<const double> c, double& nk, double* s1, double* s2);
+
 /// The M-step: weights, means and covariances from responsibilities r (component-major, K x n).
 /// Centred (two-pass) sums, as scikit-learn; loops run over points so they vectorise.
 inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
@@ -266,16 +273,25 @@ inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
         for (std::size_t i = 0; i < d; ++i) m[i] += ws * X[s * d + i];
       }
       for (std::size_t i = 0; i < d; ++i) m[i] *= inv;
-      for (std::size_t s = 0; s < n; ++s) {
-        const double ws = weight(s);
-        for (std::size_t i = 0; i < d; ++i) dv[i] = X[s * d + i] - m[i];
-        for (std::size_t i = 0; i < d; ++i) {
-          const double wi = ws * dv[i];
-          for (std::size_t j = 0; j <= i; ++j) S(i, j) += wi * dv[j];
+      if (!empty) {  // the moments about the new mean, by the same kernel as the EM passes
+        double mass = 0;
+        std::vector<double> s1(d, 0.0), s2(d * d, 0.0), delta(d);
+        moments_block(X, n, d, rk, std::span<const double>(m, d), mass, s1.data(), s2.data());
+        for (std::size_t i = 0; i < d; ++i) delta[i] = s1[i] * inv;
+        for (std::size_t i = 0; i < d; ++i)
+          for (std::size_t j = 0; j <= i; ++j)
+            S(i, j) =
+                (s2[i * d + j] - s1[i] * delta[j] - delta[i] * s1[j] + mass * delta[i] * delta[j]) *
+                inv;
+      } else {
+        for (std::size_t s = 0; s < n; ++s) {
+          for (std::size_t i = 0; i < d; ++i) dv[i] = X[s * d + i] - m[i];
+          for (std::size_t i = 0; i < d; ++i)
+            for (std::size_t j = 0; j <= i; ++j) S(i, j) += dv[i] * dv[j];
         }
+        for (std::size_t i = 0; i < d; ++i)
+          for (std::size_t j = 0; j <= i; ++j) S(i, j) *= inv;
       }
-      for (std::size_t i = 0; i < d; ++i)
-        for (std::size_t j = 0; j <= i; ++j) S(i, j) *= inv;
     }
     finish_covariance(S, std::span<const double>(m, d), type, reg_covar, flags);
   }
@@ -296,10 +312,89 @@ struct em_stats {
 /// relation to anything but itself.
 inline constexpr std::size_t em_block_size = 2048;
 
+// GCC 12 reports a false -Wuninitialized inside its own AVX-512 intrinsics when they are inlined
+// (GCC bug 105593, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+/// Adds the responsibility mass and the first and second moments of x - c over `cnt` points
+/// (row-major at X, D > 2) weighted by rk: nk += sum r, s1 += sum r (x - c),
+/// s2 += sum r (x - c)(x - c)' (lower triangle, row-major D x D).
+inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const double* rk,
+                          std::span<const double> c, double& nk, double* s1, double* s2) {
+  thread_local std::vector<double> xt_block, wx;
+  // sub-blocks of 128 points transposed to D x 128 and centred at c (they stay in L1):
+  // the moments become dot products over points, accumulated in eight lanes
+  constexpr std::size_t SB = 128;
+  xt_block.resize(d * SB);
+  wx.resize(d * SB);
+  for (std::size_t t0 = 0; t0 < cnt; t0 += SB) {
+    const std::size_t c2 = std::min(SB, cnt - t0);
+    for (std::size_t s = 0; s < c2; ++s)
+      for (std::size_t i = 0; i < d; ++i) xt_block[i * SB + s] = X[(t0 + s) * d + i] - c[i];
+    const double* rr = rk + t0;
+    nk += lane_sums<1>(c2, [rr](std::size_t s, double* v) { v[0] = rr[s]; })[0];
+    for (std::size_t i = 0; i < d; ++i) {
+      const double* xi = xt_block.data() + i * SB;
+      double* wi = wx.data() + i * SB;
+      for (std::size_t s = 0; s < c2; ++s) wi[s] = rr[s] * xi[s];
+    }
+#if defined(__AVX512F__)
+    if (d <= 16) {
+      // 4 x 4 register tiles of the second moments: per step of eight points, eight loads
+      // feed sixteen fused multiply-adds (rows beyond d and points beyond c2 are zero)
+      const std::size_t dp = (d + 3) / 4 * 4, c2p = (c2 + 7) / 8 * 8;
+      xt_block.resize(dp * SB);
+      wx.resize(dp * SB);
+      for (std::size_t i = 0; i < dp; ++i)
+        for (std::size_t s = (i < d ? c2 : 0); s < c2p; ++s)
+          xt_block[i * SB + s] = wx[i * SB + s] = 0.0;
+      for (std::size_t i = 0; i < d; ++i) {
+        const double* wi = wx.data() + i * SB;
+        s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
+      }
+      for (std::size_t ti = 0; ti < dp; ti += 4)
+        for (std::size_t tj = 0; tj <= ti; tj += 4) {
+          __m512d acc[4][4];
+          for (auto& row : acc)
+            for (auto& a : row) a = _mm512_setzero_pd();
+          for (std::size_t s = 0; s < c2p; s += 8) {
+            __m512d a[4], b[4];
+            for (std::size_t r = 0; r < 4; ++r) {
+              a[r] = _mm512_loadu_pd(wx.data() + (ti + r) * SB + s);
+              b[r] = _mm512_loadu_pd(xt_block.data() + (tj + r) * SB + s);
+            }
+            for (std::size_t r = 0; r < 4; ++r)
+              for (std::size_t q = 0; q < 4; ++q)
+                acc[r][q] = _mm512_fmadd_pd(a[r], b[q], acc[r][q]);
+          }
+          for (std::size_t r = 0; r < 4; ++r)
+            for (std::size_t q = 0; q < 4; ++q) {
+              const std::size_t i = ti + r, j = tj + q;
+              if (i < d && j <= i) s2[i * d + j] += _mm512_reduce_add_pd(acc[r][q]);
+            }
+        }
+      continue;
+    }
+#endif
+    for (std::size_t i = 0; i < d; ++i) {
+      const double* wi = wx.data() + i * SB;
+      s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
+      for (std::size_t jj = 0; jj <= i; ++jj) {
+        const double* xj = xt_block.data() + jj * SB;
+        s2[i * d + jj] +=
+            lane_sums<1>(c2, [wi, xj](std::size_t s, double* v) { v[0] = wi[s] * xj[s]; })[0];
+      }
+    }
+  }
+}
+
 /// The statistics of the points [b0, b0 + cnt) only, into a zeroed `st`.
 inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t cnt, em_stats& st) {
   const std::size_t d = x.shape()[1], K = m.components();
-  thread_local std::vector<double> lc, lp, r, xt_block, wx;
+  thread_local std::vector<double> lc, lp, r;
   {
     const double* X = x.data() + b0 * d;
     m.component_log_densities(X, cnt, lc);
@@ -326,36 +421,15 @@ inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t 
         s1[0] += a[1], s1[1] += a[2];
         s2[0] += a[3], s2[2] += a[4], s2[3] += a[5];
       } else {
-        // sub-blocks of 128 points transposed to D x 128 and centred at c (they stay in L1):
-        // the moments become dot products over points, accumulated in eight lanes
-        constexpr std::size_t SB = 128;
-        xt_block.resize(d * SB);
-        wx.resize(d * SB);
-        for (std::size_t t0 = 0; t0 < cnt; t0 += SB) {
-          const std::size_t c2 = std::min(SB, cnt - t0);
-          for (std::size_t s = 0; s < c2; ++s)
-            for (std::size_t i = 0; i < d; ++i) xt_block[i * SB + s] = X[(t0 + s) * d + i] - c[i];
-          const double* rr = rk + t0;
-          st.nk[k] += lane_sums<1>(c2, [rr](std::size_t s, double* v) { v[0] = rr[s]; })[0];
-          for (std::size_t i = 0; i < d; ++i) {
-            const double* xi = xt_block.data() + i * SB;
-            double* wi = wx.data() + i * SB;
-            for (std::size_t s = 0; s < c2; ++s) wi[s] = rr[s] * xi[s];
-          }
-          for (std::size_t i = 0; i < d; ++i) {
-            const double* wi = wx.data() + i * SB;
-            s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
-            for (std::size_t jj = 0; jj <= i; ++jj) {
-              const double* xj = xt_block.data() + jj * SB;
-              s2[i * d + jj] +=
-                  lane_sums<1>(c2, [wi, xj](std::size_t s, double* v) { v[0] = wi[s] * xj[s]; })[0];
-            }
-          }
-        }
+        moments_block(X, cnt, d, rk, c, st.nk[k], s1, s2);
       }
     }
   }
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 inline em_stats zero_stats(std::size_t K, std::size_t d) {
   em_stats st;
