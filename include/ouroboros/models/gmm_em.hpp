@@ -126,13 +126,18 @@ std::vector<std::size_t> kmeans_labels(const points& x, std::size_t K, const ini
   std::vector<std::size_t> label(n, 0);
   std::vector<double> next(K * d), count(K);
   for (std::size_t it = 0; it < std::max<std::size_t>(1, opt.max_iter); ++it) {
+    bool changed = it == 0;
     for (std::size_t s = 0; s < n; ++s) {
       double bd = std::numeric_limits<double>::infinity();
+      std::size_t best = 0;
       for (std::size_t c = 0; c < K; ++c) {
         const double dd = sq_dist(x, s, centres.data() + c * d, d);
-        if (dd < bd) bd = dd, label[s] = c;
+        if (dd < bd) bd = dd, best = c;
       }
+      changed = changed || best != label[s];
+      label[s] = best;
     }
+    if (!changed) break;  // strict convergence: the labels are final (as scikit-learn)
     std::fill(next.begin(), next.end(), 0.0);
     std::fill(count.begin(), count.end(), 0.0);
     for (std::size_t s = 0; s < n; ++s) {
