@@ -23,15 +23,16 @@ constexpr const char* kName = "categorical_collapse";
 void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
   const auto summary = dir / fmt::format("{}_summary.csv", kName);
   const auto theory = dir / fmt::format("{}_theory.csv", kName);
-  std::string s = fmt::format(
+  const std::string header = fmt::format(
       "set terminal pngcairo size 1400,500 noenhanced font ',10'\n"
       "set output '{}'\nset datafile separator ','\n"
       "set multiplot layout 1,3 title 'Categorical (Wright-Fisher) collapse: Monte Carlo mean "
       "(95% CI), theory dashed'\nset key right top\nset grid\nset xlabel 'generation'\n",
       (dir / fmt::format("{}.png", kName)).string());
-  for (const std::string metric : {"heterozygosity", "entropy", "support_size"})
-    s += examples::plot_panel(summary, theory, res, metric, metric);
-  s += "unset multiplot\n";
+  const std::string s = examples::panels_figure(header, summary, theory, res,
+                                                {{"heterozygosity", "heterozygosity"},
+                                                 {"entropy", "entropy"},
+                                                 {"support_size", "support_size"}});
   ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
 }
 

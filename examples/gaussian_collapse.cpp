@@ -32,7 +32,7 @@ std::vector<std::size_t> table_generations(std::size_t G) {
 void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
   const auto summary = dir / fmt::format("{}_summary.csv", kName);
   const auto theory = dir / fmt::format("{}_theory.csv", kName);
-  std::string s = fmt::format(
+  const std::string header = fmt::format(
       "set terminal pngcairo size 1400,1000 noenhanced font ',10'\n"
       "set output '{}'\n"
       "set datafile separator ','\n"
@@ -40,13 +40,11 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
       "and theory (dashed)'\n"
       "set key left top\nset grid\nset xlabel 'generation'\n",
       (dir / fmt::format("{}.png", kName)).string());
-  const std::vector<std::pair<std::string, std::string>> panels{{"log_variance", "E[log sigma^2]"},
-                                                                {"std", "E[sigma]"},
-                                                                {"mean_sq_error", "E[mu^2]"},
-                                                                {"w2_sq", "E[W2^2] to N(0,1)"}};
-  for (const auto& [metric, title] : panels)
-    s += examples::plot_panel(summary, theory, res, metric, title);
-  s += "unset multiplot\n";
+  const std::string s = examples::panels_figure(header, summary, theory, res,
+                                                {{"log_variance", "E[log sigma^2]"},
+                                                 {"std", "E[sigma]"},
+                                                 {"mean_sq_error", "E[mu^2]"},
+                                                 {"w2_sq", "E[W2^2] to N(0,1)"}});
   ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
 }
 

@@ -92,17 +92,17 @@ void write_figures_script(const std::filesystem::path& dir, const ouro::results&
   gp += "unset multiplot\n";
 
   const auto summary = dir / fmt::format("{}_summary.csv", kName);
-  gp += fmt::format(
-      "reset\nset terminal pngcairo size 1400,550 noenhanced font ',10'\nset output '{}'\n"
-      "set datafile separator ','\nset logscale y\nset grid\nset key right top\n"
-      "set xlabel 'generation'\nset xrange [0:{}]\n"
-      "set multiplot layout 1,2 title 'GMM collapse by sample size: mean over replicates with "
-      "95% band'\n",
-      (dir / "gmm_sample_size_comparison.png").string(), generations - 1);
-  for (const auto& [metric, title] : std::vector<std::pair<std::string, std::string>>{
-           {"total_variance", "total variance"}, {"l2_distance", "L2 distance to the truth"}})
-    gp += examples::plot_panel(summary, dir / "no_theory.csv", res, metric, title, /*log_y=*/true);
-  gp += "unset multiplot\n";
+  gp += examples::panels_figure(
+      fmt::format(
+          "reset\nset terminal pngcairo size 1400,550 noenhanced font ',10'\nset output '{}'\n"
+          "set datafile separator ','\nset logscale y\nset grid\nset key right top\n"
+          "set xlabel 'generation'\nset xrange [0:{}]\n"
+          "set multiplot layout 1,2 title 'GMM collapse by sample size: mean over replicates with "
+          "95% band'\n",
+          (dir / "gmm_sample_size_comparison.png").string(), generations - 1),
+      summary, {}, res,
+      {{"total_variance", "total variance"}, {"l2_distance", "L2 distance to the truth"}},
+      /*log_y=*/true);
   ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), gp);
 }
 

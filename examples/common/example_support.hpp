@@ -223,8 +223,9 @@ inline std::string summary_rows(const std::filesystem::path& csv, const std::str
 }
 
 /// One multiplot panel: for every run, the 95% CI band and the Monte Carlo mean of `metric` from
-/// the summary CSV, and the theory curve (dashed) from the theory CSV where the run has one.
-/// With `log_y`, band edges at or below zero are drawn at 1e-12 (a log axis cannot show them).
+/// the summary CSV, and the theory curve (dashed) from the theory CSV where the run has one (an
+/// empty `theory_csv` means none). With `log_y`, band edges at or below zero are drawn at 1e-12 (a
+/// log axis cannot show them).
 inline std::string plot_panel(const std::filesystem::path& summary_csv,
                               const std::filesystem::path& theory_csv, const ouro::results& res,
                               const std::string& metric, const std::string& title,
@@ -240,12 +241,23 @@ inline std::string plot_panel(const std::filesystem::path& summary_csv,
         summary_rows(summary_csv, run.label, metric), run.label, colour, lo);
     bool has_theory = false;
     for (const auto& [name, v] : run.theory) has_theory = has_theory || name == metric;
-    if (has_theory)
+    if (has_theory && !theory_csv.empty())
       s += fmt::format(", \\\n     {} using 2:4 with lines lc {} dt 2 lw 2 title '{} theory'",
                        summary_rows(theory_csv, run.label, metric), colour, run.label);
     ++colour;
   }
   return s + "\n";
+}
+
+/// A multiplot figure: `header` (terminal, output, multiplot layout and shared settings), then one
+/// plot_panel per (metric, title), then the end of the multiplot.
+inline std::string panels_figure(std::string header, const std::filesystem::path& summary_csv,
+                                 const std::filesystem::path& theory_csv, const ouro::results& res,
+                                 const std::vector<std::pair<std::string, std::string>>& panels,
+                                 bool log_y = false) {
+  for (const auto& [metric, title] : panels)
+    header += plot_panel(summary_csv, theory_csv, res, metric, title, log_y);
+  return header + "unset multiplot\n";
 }
 
 /// The settings of one run of an example: M samples per generation, the common options, progress
