@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 
 #include "ouroboros/loop.hpp"
@@ -281,6 +282,48 @@ TEST_CASE("vectorisable exp and log agree with the C library", "[gmm][fast_math]
   CHECK(ouro::detail::exp_nonpositive(-1000) == 0.0);
   CHECK(ouro::detail::exp_nonpositive(0) == 1.0);
   CHECK(ouro::detail::log_ge1(1.0) == 0.0);
+}
+
+TEST_CASE("vector exp and log give the scalar functions' bits", "[gmm][fast_math]") {
+  namespace od = ouro::detail;
+  default_rng g(11);
+  std::size_t differ = 0;
+  for (int it = 0; it < 20000; ++it) {
+    double a[od::vec_lanes], b[od::vec_lanes], ea[od::vec_lanes], lb[od::vec_lanes];
+    for (auto& v : a) v = (it % 5 == 0 ? -800.0 : -40.0) * uniform01(g) + (it % 7 == 0 ? 3 : 0);
+    for (auto& v : b) v = std::exp((it % 3 == 0 ? 700.0 : 2.0) * uniform01(g));
+    if (it == 0) a[0] = -INFINITY, b[0] = 1.0;
+    od::vstore(ea, od::exp_nonpositive(od::vload(a)));
+    od::vstore(lb, od::log_ge1(od::vload(b)));
+    for (std::size_t i = 0; i < od::vec_lanes; ++i) {
+      const double s1 = od::exp_nonpositive(a[i]), s2 = od::log_ge1(b[i]);
+      differ += std::memcmp(&s1, &ea[i], sizeof s1) != 0;
+      differ += std::memcmp(&s2, &lb[i], sizeof s2) != 0;
+    }
+  }
+  CHECK(differ == 0);
+}
+
+TEST_CASE("log-sum-exp: the one- and two-component paths give the general path's bits",
+          "[gmm][fast_math]") {
+  // K = 1 and K = 2 have their own paths; a component of log-density -inf adds exactly 0 to a
+  // sum, so padding with one compares K = 1 with the K = 2 path, and K = 2 with the general one
+  default_rng g(12);
+  const std::size_t n = 37;  // vector blocks and a scalar tail
+  for (std::size_t K : {1, 2}) {
+    std::vector<double> lc(K * n), padded((K + 1) * n, -INFINITY);
+    for (std::size_t i = 0; i < K * n; ++i) {
+      const double u = uniform01(g);
+      lc[i] = u < 0.1 ? -INFINITY : (u < 0.2 ? -3.0 : -50 * uniform01(g));  // -inf, ties
+      padded[i] = lc[i];
+    }
+    std::vector<double> out, resp, out_p, resp_p;
+    gmm::log_sum_exp_columns(lc, n, K, out, &resp);
+    gmm::log_sum_exp_columns(padded, n, K + 1, out_p, &resp_p);
+    CHECK(std::memcmp(out.data(), out_p.data(), n * sizeof(double)) == 0);
+    CHECK(std::memcmp(resp.data(), resp_p.data(), K * n * sizeof(double)) == 0);
+    for (std::size_t s = K * n; s < (K + 1) * n; ++s) CHECK(resp_p[s] == 0.0);
+  }
 }
 
 TEST_CASE("density truncation drops the model's least likely draws", "[gmm][sampler]") {

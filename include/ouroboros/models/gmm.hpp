@@ -279,48 +279,92 @@ class gmm {
   }
 
   /// out[s] = log sum_k exp(lc[k * n + s]), stable (the maximum is taken out first). With `resp`,
-  /// also writes the responsibilities exp(lc[k * n + s] - out[s]) there, from the same exps. The
-  /// passes run over points, so the compiler vectorises them (detail::exp_nonpositive).
+  /// also writes the responsibilities exp(lc[k * n + s] - out[s]) there, from the same exps. Runs
+  /// over points detail::vec_lanes at a time (explicit vectors, so the baseline x86-64 target
+  /// vectorises it too); the last n mod vec_lanes points take the scalar path, which gives the
+  /// same bits.
   static void log_sum_exp_columns(const std::vector<double>& lc, std::size_t n, std::size_t K,
                                   std::vector<double>& out, std::vector<double>* resp = nullptr) {
-    out.assign(n, -std::numeric_limits<double>::infinity());
-    double* m = out.data();
-    for (std::size_t k = 0; k < K; ++k) {
-      const double* l = lc.data() + k * n;
-      for (std::size_t s = 0; s < n; ++s) m[s] = l[s] > m[s] ? l[s] : m[s];
-    }
-    for (std::size_t s = 0; s < n; ++s)
-      if (m[s] == -std::numeric_limits<double>::infinity()) m[s] = 0;  // no component: sum 0
-    thread_local std::vector<double> sum_buf, inv_buf;  // scratch, reused across calls
-    sum_buf.assign(n, 0.0);
-    double* sum = sum_buf.data();
+    namespace od = ouro::detail;
+    constexpr double ninf = -std::numeric_limits<double>::infinity();
+    constexpr std::size_t W = od::vec_lanes;
+    out.resize(n);
     if (resp) resp->resize(n * K);
-    for (std::size_t k = 0; k < K; ++k) {
-      const double* l = lc.data() + k * n;
-      double* e = resp ? resp->data() + k * n : nullptr;
-      if (e) {
-        for (std::size_t s = 0; s < n; ++s) {
-          const double v = ouro::detail::exp_nonpositive(l[s] - m[s]);
-          e[s] = v;
-          sum[s] += v;
+    const double* l = lc.data();
+    double* e = resp ? resp->data() : nullptr;
+    std::size_t s = 0;
+    if (K == 1) {  // log exp(l) = l; responsibility 1 (what the general path gives, for less)
+      for (; s < n; ++s) {
+        const bool finite = l[s] != ninf;
+        out[s] = l[s];
+        if (e) e[s] = finite ? 1.0 : 0.0;
+      }
+      return;
+    }
+    if (K == 2) {
+      // the larger term is exp(0) = 1 exactly, so one exp per point: the same bits as the
+      // general path below (1 + v and v + 1 are the same sum)
+      for (; s + W <= n; s += W) {
+        const od::vec_d a = od::vload(l + s), b = od::vload(l + n + s);
+        const od::vec_i a_max = a >= b;
+        od::vec_d m = od::vselect(a_max, a, b);
+        const od::vec_d lo = od::vselect(a_max, b, a);
+        const od::vec_i none = m == od::vsplat(ninf);
+        m = od::vselect(none, od::vsplat(0.0), m);
+        const od::vec_d one = od::vselect(none, od::vsplat(0.0), od::vsplat(1.0));
+        const od::vec_d v = od::exp_nonpositive(lo - m);
+        const od::vec_d sum = one + v;
+        if (e) {
+          const od::vec_i pos = sum > od::vsplat(0.0);
+          const od::vec_d inv =
+              od::vselect(pos, 1.0 / od::vselect(pos, sum, od::vsplat(1.0)), od::vsplat(0.0));
+          od::vstore(e + s, od::vselect(a_max, one, v) * inv);
+          od::vstore(e + n + s, od::vselect(a_max, v, one) * inv);
         }
-      } else {
-        for (std::size_t s = 0; s < n; ++s) sum[s] += ouro::detail::exp_nonpositive(l[s] - m[s]);
+        od::vstore(out.data() + s,
+                   od::vselect(sum >= od::vsplat(1.0), m + od::log_ge1(sum), od::vsplat(ninf)));
       }
     }
-    if (resp) {
-      inv_buf.resize(n);
-      double* inv = inv_buf.data();
-      for (std::size_t s = 0; s < n; ++s) inv[s] = sum[s] > 0 ? 1.0 / sum[s] : 0.0;
+    for (; s + W <= n; s += W) {
+      od::vec_d m = od::vsplat(ninf);
       for (std::size_t k = 0; k < K; ++k) {
-        double* e = resp->data() + k * n;
-        for (std::size_t s = 0; s < n; ++s) e[s] *= inv[s];
+        const od::vec_d v = od::vload(l + k * n + s);
+        m = od::vselect(v > m, v, m);
       }
+      m = od::vselect(m == od::vsplat(ninf), od::vsplat(0.0), m);  // no component: sum 0
+      od::vec_d sum = od::vsplat(0.0);
+      for (std::size_t k = 0; k < K; ++k) {
+        const od::vec_d v = od::exp_nonpositive(od::vload(l + k * n + s) - m);
+        if (e) od::vstore(e + k * n + s, v);
+        sum += v;
+      }
+      if (e) {
+        const od::vec_i pos = sum > od::vsplat(0.0);
+        const od::vec_d inv =
+            od::vselect(pos, 1.0 / od::vselect(pos, sum, od::vsplat(1.0)), od::vsplat(0.0));
+        for (std::size_t k = 0; k < K; ++k)
+          od::vstore(e + k * n + s, od::vload(e + k * n + s) * inv);
+      }
+      // sum >= 1 (the largest term is exp(0)) unless no component has any density
+      od::vstore(out.data() + s,
+                 od::vselect(sum >= od::vsplat(1.0), m + od::log_ge1(sum), od::vsplat(ninf)));
     }
-    // sum >= 1 (the largest term is exp(0)) unless no component has any density
-    for (std::size_t s = 0; s < n; ++s)
-      out[s] = sum[s] >= 1.0 ? m[s] + ouro::detail::log_ge1(sum[s])
-                             : -std::numeric_limits<double>::infinity();
+    for (; s < n; ++s) {  // the same operations, one point at a time
+      double m = ninf;
+      for (std::size_t k = 0; k < K; ++k) m = l[k * n + s] > m ? l[k * n + s] : m;
+      if (m == ninf) m = 0;
+      double sum = 0;
+      for (std::size_t k = 0; k < K; ++k) {
+        const double v = od::exp_nonpositive(l[k * n + s] - m);
+        if (e) e[k * n + s] = v;
+        sum += v;
+      }
+      if (e) {
+        const double inv = sum > 0 ? 1.0 / sum : 0.0;
+        for (std::size_t k = 0; k < K; ++k) e[k * n + s] *= inv;
+      }
+      out[s] = sum >= 1.0 ? m + od::log_ge1(sum) : ninf;
+    }
   }
 
  private:
