@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
                 {"replicates", static_cast<std::int64_t>(o.replicates)}};
   for (auto& p : examples::regime_params(o)) res.config.push_back(p);
 
-  // a fixed held-out real sample for heldout_loglik, the same for every run
+  // a fixed held-out real sample for heldout_loglik and kl_to_truth, the same for every run
   ouro::default_rng held_rng = ouro::make_stream(o.seed, 0, 0, ouro::stream_role::user);
   const auto heldout = truth.sample(2000, held_rng);
 
@@ -214,8 +214,7 @@ int main(int argc, char** argv) {
                                 metrics::component_std{},
                                 metrics::l2_distance{truth},
                                 metrics::l2_distance_to_first{},
-                                metrics::kl_to_truth_mc::make(truth, 2000),
-                                metrics::heldout_loglik<models::gmm::dataset_type>{heldout},
+                                metrics::kl_to_truth_mc::on_heldout(truth, heldout),
                                 metrics::mean_norm{},
                                 metrics::tail_mass_gmm::make(truth)};
       for (std::size_t M : o.samples) {

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "ouroboros/loop.hpp"
+#include "ouroboros/metrics/generic.hpp"
 #include "ouroboros/metrics/gmm.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
@@ -264,6 +265,30 @@ TEST_CASE("GMM collapse loop: metrics and events flow into the results", "[gmm][
   CHECK(r.summary[0].mean[0] == Approx(2.0).margin(0.3));  // trace of I_2
   CHECK(r.summary[3].mean[0] == Approx(0.0).margin(1e-12));
   CHECK(r.summary[7].mean[0] == Approx(0.01).margin(0.01));
+}
+
+TEST_CASE("kl_to_truth_mc::on_heldout reports the held-out log-likelihood of the same points",
+          "[gmm][metrics]") {
+  const gmm truth({1.0}, {0.0, 0.0}, {sm::identity(2)});
+  const gmm model({0.5, 0.5}, {-0.5, 0.0, 0.5, 0.0}, {sm::identity(2), sm::identity(2)});
+  default_rng g(21);
+  const auto held = truth.sample(300, g);
+  const auto both = metrics::kl_to_truth_mc::on_heldout(truth, held);
+  CHECK(both.names() ==
+        std::vector<std::string>{"kl_to_truth", "kl_to_truth_se", "heldout_loglik"});
+  lazy_stream st(0, 0);
+  const generation_context<gmm> c{model, model, held, held, 0, 0, st};
+  const auto v = both(c);
+  REQUIRE(v.size() == 3);
+  const double ll = metrics::heldout_loglik<gmm::dataset_type>{held}(c);
+  CHECK(v[2] == Approx(ll).epsilon(1e-12));
+  double lt = 0;
+  for (double x : truth.log_pdf(held)) lt += x / 300;
+  CHECK(v[0] == Approx(lt - ll).epsilon(1e-10));
+  CHECK(metrics::kl_to_truth_mc::make(truth, 300).names().size() == 2);
+  CHECK_THROWS_AS(
+      metrics::kl_to_truth_mc::on_heldout(truth, xt::xtensor<double, 2>::from_shape({4, 3})),
+      std::invalid_argument);
 }
 
 TEST_CASE("vectorisable exp and log agree with the C library", "[gmm][fast_math]") {

@@ -2,13 +2,17 @@
 # Side-by-side benchmarks of the GMM code against scikit-learn (../shared/peers/gmm_sklearn.py),
 # one after the other in one run: seconds per EM iteration on two workloads, and seconds per
 # generation of the paper's experiment (one replicate, one thread).
-# Usage: tests/benchmarks/gmm_vs_sklearn.sh [BUILD_DIR] [GENERATIONS]
+# Usage: tests/benchmarks/gmm_vs_sklearn.sh [BUILD_DIR] [GENERATIONS] [MORE_BUILD_DIRS...]
+# (the experiment is also timed with the gmm_collapse of every further build directory, e.g. one
+# configured with -DOUROBOROS_NATIVE=ON, in the same run)
 # Needs Debian's python3-sklearn. For the experiment ratio, build the examples with
 # -DOUROBOROS_NATIVE=ON to compare like with like (numpy/scikit-learn use vectorised kernels).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-$root/build/test}
 G=${2:-2000}
+shift $(( $# > 2 ? 2 : $# ))
+more=("$@")
 peer=$root/../shared/peers/gmm_sklearn.py
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -30,14 +34,17 @@ print(f"EM N={peer['N']} D={peer['D']} K={peer['K']}: scikit-learn {p*1e3:.1f} m
 PY
 done
 
-"$build/examples/gmm_collapse" --samples 500 --replicates 1 --threads 1 --generations "$G" --no-plot \
-  --out "$tmp/ours" > /dev/null 2>&1
 py "$peer" collapse --G "$G" --Ns 500 --out "$tmp/sk.json" > /dev/null
-py - "$tmp/sk.json" "$tmp/ours/gmm_collapse_results.json" "$G" <<'PY'
+for b in "$build" "${more[@]}"; do
+  "$b/examples/gmm_collapse" --samples 500 --replicates 1 --threads 1 --generations "$G" --no-plot \
+    --out "$tmp/ours" > /dev/null 2>&1
+  py - "$tmp/sk.json" "$tmp/ours/gmm_collapse_results.json" "$G" "$b" <<'PY'
 import json, sys
 sk = json.load(open(sys.argv[1]))["runs"][0]["s_per_gen"]
-ours = json.load(open(sys.argv[2]))["provenance"]["seconds"] / int(sys.argv[3])
+ours_json = json.load(open(sys.argv[2]))
+ours = ours_json["provenance"]["seconds"] / int(sys.argv[3])
 print(f"GMM experiment N=500, {sys.argv[3]} generations, one replicate, one thread: scikit-learn "
-      f"{sk*1e3:.2f} ms/generation; ouroboros {ours*1e3:.3f} ms/generation ({sk/ours:.0f}x; ours "
-      f"includes its Monte Carlo metrics)")
+      f"{sk*1e3:.2f} ms/generation; ouroboros ({sys.argv[4]}) {ours*1e3:.3f} ms/generation "
+      f"({sk/ours:.0f}x; ours includes its Monte Carlo metrics)")
 PY
+done

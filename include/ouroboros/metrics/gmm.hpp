@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -99,27 +100,37 @@ struct l2_distance_to_first {
 };
 
 /// Monte Carlo estimate of KL(p_true || p_g) = E_true[log p_true - log p_g] over a fixed sample of
-/// `samples` draws of the truth (drawn once, with a fixed seed, by make(); the same points for every
-/// replicate and generation, so the curve over generations is not blurred by fresh Monte Carlo
-/// noise and log p_true is computed once), with its standard error.
+/// draws of the truth (the same points for every replicate and generation, so the curve over
+/// generations is not blurred by fresh Monte Carlo noise and log p_true is computed once), with
+/// its standard error. make() draws the sample (fixed seed); on_heldout() takes a held-out real
+/// sample and also reports `heldout_loglik`, the mean log p_g over it, from the same density
+/// evaluations (so the pair costs one pass over the points, not two).
 struct kl_to_truth_mc {
   models::gmm truth;
   models::gmm::dataset_type points;
   std::vector<double> log_true;
+  bool report_heldout = false;  ///< also report heldout_loglik (third value)
 
   static kl_to_truth_mc make(models::gmm truth, std::size_t samples = 2000,
                              std::uint64_t seed = 0x4B4C) {
     default_rng g(seed);
     auto x = truth.sample(samples, g);
-    auto lt = truth.log_pdf(x);
-    return kl_to_truth_mc{std::move(truth), std::move(x), std::move(lt)};
+    return on_points(std::move(truth), std::move(x), false);
   }
-  std::vector<std::string> names() const { return {"kl_to_truth", "kl_to_truth_se"}; }
+  /// KL over the given draws of the truth, and heldout_loglik over the same points.
+  static kl_to_truth_mc on_heldout(models::gmm truth, models::gmm::dataset_type heldout) {
+    return on_points(std::move(truth), std::move(heldout), true);
+  }
+  std::vector<std::string> names() const {
+    if (report_heldout) return {"kl_to_truth", "kl_to_truth_se", "heldout_loglik"};
+    return {"kl_to_truth", "kl_to_truth_se"};
+  }
   std::vector<double> operator()(const generation_context<models::gmm>& c) const {
     const std::size_t n = log_true.size();
-    if (n == 0) return {0.0, 0.0};
+    if (n == 0)
+      return report_heldout ? std::vector<double>{0.0, 0.0, 0.0} : std::vector<double>{0.0, 0.0};
     const auto lm = c.model.log_pdf(points);
-    double m = 0, m2 = 0;
+    double m = 0, m2 = 0, ll = 0;
     const double nn = static_cast<double>(n);
     for (std::size_t s = 0; s < n; ++s) m += (log_true[s] - lm[s]) / nn;
     for (std::size_t s = 0; s < n; ++s) {
@@ -127,7 +138,18 @@ struct kl_to_truth_mc {
       m2 += v * v;
     }
     const double se = n > 1 ? std::sqrt(m2 / (nn - 1) / nn) : 0.0;
-    return {m, se};
+    if (!report_heldout) return {m, se};
+    for (double v : lm) ll += v;
+    return {m, se, ll / nn};
+  }
+
+ private:
+  static kl_to_truth_mc on_points(models::gmm truth, models::gmm::dataset_type x, bool heldout) {
+    if (x.dimension() != 2 || (x.shape()[0] > 0 && x.shape()[1] != truth.dim()))
+      throw std::invalid_argument(
+          "ouro::metrics::kl_to_truth_mc: the points must be rows of the truth's dimension");
+    auto lt = truth.log_pdf(x);
+    return kl_to_truth_mc{std::move(truth), std::move(x), std::move(lt), heldout};
   }
 };
 

@@ -157,6 +157,16 @@ class gmm {
     std::vector<double> z(n * d_);
     fill_standard_normal(g, std::span<double>(z));
     double* out = x.data();
+    if (d_ == 2) {  // the paper's case, unrolled (the same operations as the loop below)
+      for (std::size_t s = 0; s < n; ++s) {
+        const std::size_t k = comp[s];
+        const auto& L = chol_[k];
+        const double z0 = z[2 * s], z1 = z[2 * s + 1];
+        out[2 * s] = mu_[2 * k] + L(0, 0) * z0;
+        out[2 * s + 1] = (mu_[2 * k + 1] + L(1, 0) * z0) + L(1, 1) * z1;
+      }
+      return x;
+    }
     for (std::size_t s = 0; s < n; ++s) {
       const std::size_t k = comp[s];
       const auto& L = chol_[k];

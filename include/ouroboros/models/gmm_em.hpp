@@ -13,6 +13,7 @@
 #include <span>
 #include <stdexcept>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -125,18 +126,29 @@ std::vector<std::size_t> kmeans_labels(const points& x, std::size_t K, const ini
   const double tol = opt.tol * mean_var;
   std::vector<std::size_t> label(n, 0);
   std::vector<double> next(K * d), count(K);
-  for (std::size_t it = 0; it < std::max<std::size_t>(1, opt.max_iter); ++it) {
-    bool changed = it == 0;
+  // the nearest centre of every point (the first of equals); true if a label changed
+  const auto assign = [&]<std::size_t DC>(std::integral_constant<std::size_t, DC>) {
+    const std::size_t dd_ = DC ? DC : d;  // a compile-time dimension unrolls the distances
+    bool changed = false;
     for (std::size_t s = 0; s < n; ++s) {
       double bd = std::numeric_limits<double>::infinity();
       std::size_t best = 0;
+      const double* xs = X + s * dd_;
       for (std::size_t c = 0; c < K; ++c) {
-        const double dd = sq_dist(x, s, centres.data() + c * d, d);
-        if (dd < bd) bd = dd, best = c;
+        const double* cc = centres.data() + c * dd_;
+        double acc = 0;
+        for (std::size_t i = 0; i < dd_; ++i) acc += (xs[i] - cc[i]) * (xs[i] - cc[i]);
+        if (acc < bd) bd = acc, best = c;
       }
       changed = changed || best != label[s];
       label[s] = best;
     }
+    return changed;
+  };
+  for (std::size_t it = 0; it < std::max<std::size_t>(1, opt.max_iter); ++it) {
+    const bool changed = (d == 2 ? assign(std::integral_constant<std::size_t, 2>{})
+                                 : assign(std::integral_constant<std::size_t, 0>{})) ||
+                         it == 0;
     if (!changed) break;  // strict convergence: the labels are final (as scikit-learn)
     std::fill(next.begin(), next.end(), 0.0);
     std::fill(count.begin(), count.end(), 0.0);
