@@ -32,4 +32,11 @@ class io_error : public error {
   using error::error;
 };
 
+/// Input data that cannot be used (a missing, empty or malformed file); the message names the
+/// file and the line or byte offset.
+class data_error : public error {
+ public:
+  using error::error;
+};
+
 }  // namespace ouro

@@ -1,0 +1,319 @@
+// N-gram language model: interpolated modified Kneser-Ney smoothing (Chen & Goodman 1998), plain
+// interpolated Kneser-Ney, maximum likelihood and add-k, over a fixed vocabulary of word ids
+// (text/corpus.hpp). Counts of every order live in a forward trie of sorted arrays of word ids,
+// so a lookup is a few binary searches and sampling a token costs O(N log V), never a pass over
+// the vocabulary. The fitter is ngram_fit; decoding (temperature, top-k, top-p, beam search,
+// prompts) is in models/ngram_decode.hpp. See docs/ngram.md.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ouroboros/events.hpp"
+#include "ouroboros/random.hpp"
+#include "ouroboros/text/corpus.hpp"
+
+namespace ouro::models {
+
+/// How the counts become probabilities.
+enum class ngram_smoothing {
+  modified_kneser_ney,  ///< interpolated, three discounts per order (the default)
+  kneser_ney,           ///< interpolated, one discount per order
+  mle,                  ///< relative frequency at the longest seen context (zero for unseen words)
+  add_k                 ///< (c + k) / (c(h) + k V') at the longest seen context
+};
+
+inline const char* to_string(ngram_smoothing s) {
+  switch (s) {
+    case ngram_smoothing::modified_kneser_ney:
+      return "modified_kneser_ney";
+    case ngram_smoothing::kneser_ney:
+      return "kneser_ney";
+    case ngram_smoothing::mle:
+      return "mle";
+    case ngram_smoothing::add_k:
+      return "add_k";
+  }
+  return "?";
+}
+
+/// The discounts of one order: D1, D2 and D3+ (all equal for plain Kneser-Ney), the
+/// count-of-counts they came from, and whether the fixed fallback was used.
+struct ngram_discounts {
+  double d1 = 0, d2 = 0, d3 = 0;
+  std::array<std::size_t, 4> n{};  ///< n1..n4: entries of count exactly 1, 2, 3, 4
+  bool fallback = false;
+};
+
+/// Perplexity of a corpus. Predicted tokens are the words and one `</s>` per sentence (`<s>` is
+/// context only); OOV tokens are those mapped to `<unk>`.
+struct ngram_score {
+  double log_likelihood = 0;  ///< natural log, all predicted tokens
+  std::size_t tokens = 0;     ///< predicted tokens (words + one </s> per sentence)
+  std::size_t oov = 0;        ///< predicted tokens that are <unk>
+  double perplexity = 0;      ///< exp(-log_likelihood / tokens)
+  double log_likelihood_excluding_oov = 0;
+  double perplexity_excluding_oov = 0;  ///< over the tokens that are not <unk>
+};
+
+class ngram_lm {
+ public:
+  using dataset_type = text::corpus;
+  using word_id = text::word_id;
+  static constexpr word_id bos = text::vocabulary::bos, eos = text::vocabulary::eos,
+                           unk = text::vocabulary::unk;
+  static constexpr std::size_t max_order = 16;
+
+  ngram_lm() = default;
+
+  std::size_t order() const noexcept { return order_; }
+  /// V: the vocabulary's size, markers included.
+  std::size_t vocab_size() const noexcept { return vocab_; }
+  ngram_smoothing smoothing() const noexcept { return smoothing_; }
+  /// The discounts of order k (1..N); meaningful for the Kneser-Ney smoothings.
+  const ngram_discounts& discounts(std::size_t k) const { return discounts_.at(k - 1); }
+  /// Number of distinct k-grams seen as predictions in the training corpus (k = 1..N; with the
+  /// start padding, so a 3-gram "<s> <s> w" counts).
+  std::size_t distinct(std::size_t k) const { return distinct_.at(k - 1); }
+  /// Tokens predicted in training (words + </s>).
+  std::size_t training_tokens() const noexcept { return training_tokens_; }
+  /// Sentences longer than this many words are cut when sampling (a collapsed model can loop).
+  std::size_t max_sentence_length = 1000;
+
+  /// p(w | history): history holds the sentence's preceding tokens, most recent last, without
+  /// `<s>` (fewer than N - 1 are padded with `<s>`). p(<s>) = 0.
+  double prob(std::span<const word_id> history, word_id w) const {
+    std::array<word_id, max_order> ctx;
+    fill_context(history, ctx);
+    return prob_ctx(ctx.data(), w);
+  }
+
+  /// log p of every predicted token of the corpus, summed, with perplexities.
+  ngram_score evaluate(const text::corpus& c) const {
+    ngram_score s;
+    std::array<word_id, max_order> ctx;
+    for (std::size_t i = 0; i < c.sentences(); ++i) {
+      const auto sent = c.sentence(i);
+      std::fill(ctx.begin(), ctx.end(), bos);
+      for (std::size_t t = 0; t <= sent.size(); ++t) {
+        const word_id w = t < sent.size() ? sent[t] : eos;
+        check_word(w);
+        const double lp = std::log(prob_ctx(ctx.data(), w));
+        s.log_likelihood += lp;
+        ++s.tokens;
+        if (w == unk)
+          ++s.oov;
+        else
+          s.log_likelihood_excluding_oov += lp;
+        push(ctx, w);
+      }
+    }
+    const auto ppl = [](double ll, std::size_t n) {
+      return n ? std::exp(-ll / static_cast<double>(n)) : std::numeric_limits<double>::quiet_NaN();
+    };
+    s.perplexity = ppl(s.log_likelihood, s.tokens);
+    s.perplexity_excluding_oov = ppl(s.log_likelihood_excluding_oov, s.tokens - s.oov);
+    return s;
+  }
+
+  /// Total log-likelihood of the corpus (Distribution concept).
+  double log_likelihood(const text::corpus& c) const { return evaluate(c).log_likelihood; }
+
+  /// n sentences drawn ancestrally (Distribution concept).
+  template <Rng G>
+  text::corpus sample(std::size_t n, G& g) const {
+    text::corpus c;
+    std::vector<word_id> s;
+    for (std::size_t i = 0; i < n; ++i) {
+      sample_sentence(g, s);
+      c.add_sentence(s);
+    }
+    return c;
+  }
+
+  /// One sentence (its words, without markers) drawn ancestrally after `prompt` (the sentence's
+  /// first words, kept in `out`), until `</s>` or max_sentence_length words.
+  template <Rng G>
+  void sample_sentence(G& g, std::vector<word_id>& out,
+                       std::span<const word_id> prompt = {}) const {
+    out.assign(prompt.begin(), prompt.end());
+    std::array<word_id, max_order> ctx;
+    fill_context(out, ctx);
+    while (out.size() < max_sentence_length) {
+      const word_id w = sample_next(ctx.data(), g);
+      if (w == eos) break;
+      out.push_back(w);
+      push(ctx, w);
+    }
+  }
+
+  /// One token drawn from p(. | context window): ctx holds the last N - 1 tokens, oldest first
+  /// (as fill_context writes them). O(N log V).
+  template <Rng G>
+  word_id sample_next(const word_id* ctx, G& g) const {
+    for (std::size_t k = order_; k >= 1; --k) {
+      const std::size_t node = find_context(ctx, k);
+      if (node == npos) continue;
+      const level& up = levels_[k - 1];
+      const double denom = up.denom[node];
+      if (!(denom > 0)) continue;
+      const level& lv = levels_[k];
+      const std::size_t b = up.child[node], e = up.child[node + 1];
+      const double u = uniform01(g) * denom;
+      if (b < e && u < lv.cum[e - 1]) {
+        // the first child whose cumulative weight exceeds u
+        const auto it = std::upper_bound(lv.cum.begin() + static_cast<std::ptrdiff_t>(b),
+                                         lv.cum.begin() + static_cast<std::ptrdiff_t>(e), u);
+        return lv.word[static_cast<std::size_t>(it - lv.cum.begin())];
+      }
+      if (smoothing_ == ngram_smoothing::add_k) break;  // the rest of the mass is uniform
+      if (smoothing_ == ngram_smoothing::mle) break;    // rounding only: treat as uniform
+    }
+    return static_cast<word_id>(1 + uniform_index(g, vocab_ - 1));  // uniform over all but <s>
+  }
+
+  /// p(w | context window) for every w of the vocabulary, into p (size V). One pass per order.
+  void distribution(const word_id* ctx, std::vector<double>& p) const {
+    p.assign(vocab_, 1.0 / static_cast<double>(vocab_ - 1));
+    p[bos] = 0;
+    for (std::size_t k = 1; k <= order_; ++k) {
+      const std::size_t node = find_context(ctx, k);
+      if (node == npos) continue;
+      const level& up = levels_[k - 1];
+      const double denom = up.denom[node];
+      if (!(denom > 0)) continue;
+      const double lw = up.lower[node];
+      const level& lv = levels_[k];
+      if (smoothing_ == ngram_smoothing::add_k) {
+        for (std::size_t w = 1; w < vocab_; ++w) p[w] = lw / static_cast<double>(vocab_ - 1);
+      } else {
+        for (auto& v : p) v *= lw;
+      }
+      double prev = 0;
+      for (std::size_t i = up.child[node]; i < up.child[node + 1]; ++i) {
+        p[lv.word[i]] += (lv.cum[i] - prev) / denom;
+        prev = lv.cum[i];
+      }
+    }
+  }
+
+  /// Writes the last N - 1 tokens of `history` (padded with <s>) into ctx, oldest first.
+  void fill_context(std::span<const word_id> history, std::array<word_id, max_order>& ctx) const {
+    std::fill(ctx.begin(), ctx.end(), bos);
+    if (order_ <= 1) return;
+    const std::size_t m = order_ - 1, h = history.size();
+    for (std::size_t i = 0; i < m && i < h; ++i) ctx[m - 1 - i] = history[h - 1 - i];
+  }
+  /// Shifts w into a context window.
+  void push(std::array<word_id, max_order>& ctx, word_id w) const {
+    if (order_ <= 1) return;
+    for (std::size_t i = 0; i + 2 < order_; ++i) ctx[i] = ctx[i + 1];
+    ctx[order_ - 2] = w;
+  }
+
+  /// p(w | context window ctx).
+  double prob_ctx(const word_id* ctx, word_id w) const {
+    if (w == bos) return 0.0;
+    const double uniform = 1.0 / static_cast<double>(vocab_ - 1);
+    double p = uniform;
+    for (std::size_t k = 1; k <= order_; ++k) {
+      const std::size_t node = find_context(ctx, k);
+      if (node == npos) continue;
+      const level& up = levels_[k - 1];
+      const double denom = up.denom[node];
+      if (!(denom > 0)) continue;
+      const level& lv = levels_[k];
+      const std::size_t b = up.child[node], e = up.child[node + 1];
+      const std::size_t i = find_word(lv, b, e, w);
+      const double weight = i == npos ? 0.0 : lv.cum[i] - (i > b ? lv.cum[i - 1] : 0.0);
+      const double lower = smoothing_ == ngram_smoothing::add_k ? uniform : p;
+      p = weight / denom + up.lower[node] * lower;
+    }
+    return p;
+  }
+
+ private:
+  friend struct ngram_fit;
+  friend class ngram_generator;
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  // levels_[k] holds the k-grams (k = 0: the empty context, one entry), sorted by (prefix, last
+  // word); the children (k+1-grams extending an entry) of entry e are child[e] .. child[e+1]-1
+  // of levels_[k+1]. As a context, an entry has a denominator and a weight for the lower order:
+  // p_k(w | h) = weight(hw) / denom(h) + lower(h) * p_{k-1}(w | h') (add-k: * uniform).
+  struct level {
+    std::vector<word_id> word;
+    std::vector<double> cum;           // cumulative weights within the parent's range
+    std::vector<std::uint32_t> child;  // size() + 1 offsets (levels below N)
+    std::vector<double> denom, lower;  // as contexts (levels below N)
+  };
+
+  static std::size_t find_word(const level& lv, std::size_t b, std::size_t e, word_id w) {
+    const auto first = lv.word.begin() + static_cast<std::ptrdiff_t>(b);
+    const auto last = lv.word.begin() + static_cast<std::ptrdiff_t>(e);
+    const auto it = std::lower_bound(first, last, w);
+    return it != last && *it == w ? static_cast<std::size_t>(it - lv.word.begin()) : npos;
+  }
+
+  /// The entry of levels_[k - 1] for the last k - 1 tokens of the window, or npos.
+  std::size_t find_context(const word_id* ctx, std::size_t k) const {
+    std::size_t node = 0;
+    for (std::size_t j = order_ - k; j + 1 < order_; ++j) {
+      const std::size_t depth = j - (order_ - k) + 1;
+      const level& up = levels_[depth - 1];
+      node = find_word(levels_[depth], up.child[node], up.child[node + 1], ctx[j]);
+      if (node == npos) return npos;
+    }
+    return node;
+  }
+
+  void check_word(word_id w) const {
+    if (w >= vocab_)
+      throw std::invalid_argument(fmt::format(
+          "ouro::models::ngram_lm: word id {} is outside the vocabulary of {} words", w, vocab_));
+  }
+
+  std::size_t order_ = 0, vocab_ = 0, training_tokens_ = 0;
+  ngram_smoothing smoothing_ = ngram_smoothing::modified_kneser_ney;
+  std::vector<level> levels_;
+  std::vector<ngram_discounts> discounts_;
+  std::vector<std::size_t> distinct_;
+  std::vector<word_id> unigram_order_;  // all words but <s>, by unigram weight, most first
+};
+
+/// Fits an ngram_lm to a corpus of word ids < vocab_size (the vocabulary stays fixed across
+/// generations). An empty corpus gives the uniform model and an event; count-of-counts that make
+/// the modified Kneser-Ney discounts undefined (as on collapsed corpora) give the fixed discounts
+/// 0.5, 1.0, 1.5 (plain Kneser-Ney: 0.75) and an event.
+struct ngram_fit {
+  using model_type = ngram_lm;
+  using dataset_type = text::corpus;
+
+  std::size_t order = 3;
+  std::size_t vocab_size = 0;  ///< V, markers included (text::vocabulary::size())
+  ngram_smoothing smoothing = ngram_smoothing::modified_kneser_ney;
+  double add_k = 1.0;  ///< k of add_k
+  std::size_t max_sentence_length = 1000;
+
+  template <Rng G>
+  ngram_lm fit(const text::corpus& c, G&, event_log& log) const {
+    return fit(c, log);
+  }
+
+  ngram_lm fit(const text::corpus& c, event_log& log) const;
+};
+
+}  // namespace ouro::models
+
+#include "ouroboros/detail/ngram_impl.hpp"
