@@ -1,6 +1,11 @@
 # Runs an example with 1 and with 2 threads and requires byte-identical data files.
+# -DDATA=DIR passes --data DIR (the examples on real data).
+set(extra)
+if(DATA)
+  set(extra --data ${DATA})
+endif()
 foreach(t 1 2)
-  execute_process(COMMAND ${PROGRAM} --quick --no-plot --threads ${t} --out ${OUT}/t${t}
+  execute_process(COMMAND ${PROGRAM} --quick --no-plot --threads ${t} --out ${OUT}/t${t} ${extra}
     RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${PROGRAM} --threads ${t} failed (${rc}): ${err}")

@@ -340,6 +340,81 @@ TEST_CASE("decoding: top-k, top-p, temperature, greedy and beam search", "[ngram
     models::ngram_generator beam(m, d);
     CHECK(score(beam.beam_search(hist, 8, false)) >= score(out) - 1e-12);
   }
+  SECTION("the exact top words equal a full sort, for every smoothing and penalty") {
+    for (auto sm : {ngram_smoothing::modified_kneser_ney, ngram_smoothing::kneser_ney,
+                    ngram_smoothing::mle, ngram_smoothing::add_k}) {
+      const auto mm = fit(c, 3, V, sm);
+      for (double pen : {1.0, 1.7}) {
+        models::ngram_decoding d;
+        d.repetition_penalty = pen;
+        models::ngram_generator gen(mm, d);
+        for (int trial = 0; trial < 30; ++trial) {
+          const auto sent = c.sentence(uniform_index(g, c.sentences()));
+          std::vector<word_id> hh(
+              sent.begin(), sent.begin() + static_cast<long>(uniform_index(g, sent.size() + 1)));
+          if (trial % 3 == 0) hh.push_back(static_cast<word_id>(3 + uniform_index(g, words)));
+          std::array<word_id, ngram_lm::max_order> cx;
+          mm.fill_context(hh, cx);
+          mm.distribution(cx.data(), p);
+          std::vector<std::pair<double, word_id>> all;
+          for (word_id w = 1; w < V; ++w) {
+            if (!(p[w] > 0)) continue;
+            double sc = std::log(p[w]);
+            if (std::find(hh.begin(), hh.end(), w) != hh.end()) sc *= pen;
+            all.push_back({sc, w});
+          }
+          std::sort(all.begin(), all.end(), [](auto& x, auto& y) { return x.first > y.first; });
+          const std::size_t k = 1 + uniform_index(g, 8);
+          const auto& top = gen.best(cx.data(), hh, k);
+          INFO(models::to_string(sm) << " penalty " << pen << " k " << k);
+          REQUIRE(top.size() == std::min(k, all.size()));
+          for (std::size_t i = 0; i < top.size(); ++i)
+            CHECK(top[i].first == Approx(all[i].first).epsilon(1e-12));
+        }
+      }
+    }
+  }
+  for (const auto& [temp, pen] : std::vector<std::pair<double, double>>{{1.0, 2.0}, {1.6, 1.0}}) {
+    SECTION("top-p samples the nucleus of the penalised, tempered distribution: T " +
+            std::to_string(temp) + ", penalty " + std::to_string(pen)) {
+      // chi-square of the draws against the renormalised nucleus (both the sparse and the dense
+      // paths: T = 1 reads the words in order, T != 1 passes over the vocabulary)
+      models::ngram_decoding d;
+      d.top_p = 0.8;
+      d.temperature = temp;
+      d.repetition_penalty = pen;
+      models::ngram_generator gen(m, d);
+      std::vector<std::pair<double, word_id>> all;
+      double Z = 0;
+      for (word_id w = 1; w < V; ++w) {
+        const bool rep = std::find(hist.begin(), hist.end(), w) != hist.end();
+        const double a = std::pow(p[w], (rep ? pen : 1.0) / temp);
+        all.push_back({a, w});
+        Z += a;
+      }
+      std::stable_sort(all.begin(), all.end(), [](auto& x, auto& y) { return x.first > y.first; });
+      double acc = 0;
+      std::size_t nuc = 0;
+      while (acc < 0.8 * Z) acc += all[nuc++].first;
+      std::vector<double> seen(V, 0.0);
+      const std::size_t n = 100000;
+      for (std::size_t i = 0; i < n; ++i) seen[gen.next(ctx.data(), hist, g)] += 1;
+      double chi2 = 0, outside = 0;
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        if (i < nuc) {
+          const double e = all[i].first / acc * static_cast<double>(n);
+          chi2 += (seen[all[i].second] - e) * (seen[all[i].second] - e) / e;
+        } else {
+          outside += seen[all[i].second];
+        }
+      }
+      CHECK(outside == 0);
+      REQUIRE(nuc > 1);
+      const double df = static_cast<double>(nuc) - 1;
+      INFO("chi2 " << chi2 << " df " << df);
+      CHECK(chi2 < df + 4 * std::sqrt(2 * df));
+    }
+  }
   SECTION("bad settings are refused") {
     models::ngram_decoding d;
     d.top_p = 0;
@@ -441,3 +516,41 @@ TEST_CASE("Brown corpus: trigram test perplexity matches the reference", "[ngram
   CHECK(v.size() > 10000);
 }
 #endif
+
+TEST_CASE("top-p over a wide nucleus (the dense path at temperature 1)", "[ngram][decode]") {
+  const std::size_t words = 400, V = words + 3;
+  const auto c = random_corpus(300, words, 17);
+  const auto m = fit(c, 2, V);
+  std::array<word_id, ngram_lm::max_order> ctx;
+  const std::vector<word_id> hist{5};
+  m.fill_context(hist, ctx);
+  std::vector<double> p;
+  m.distribution(ctx.data(), p);
+  std::vector<std::pair<double, word_id>> all;
+  for (word_id w = 1; w < V; ++w) all.push_back({p[w], w});
+  std::stable_sort(all.begin(), all.end(), [](auto& x, auto& y) { return x.first > y.first; });
+  double acc = 0;
+  std::size_t nuc = 0;
+  while (acc < 0.97) acc += all[nuc++].first;
+  REQUIRE(nuc > 64);  // beyond the sparse path's budget
+  models::ngram_decoding d;
+  d.top_p = 0.97;
+  models::ngram_generator gen(m, d);
+  default_rng g(8);
+  std::vector<double> seen(V, 0.0);
+  const std::size_t n = 200000;
+  for (std::size_t i = 0; i < n; ++i) seen[gen.next(ctx.data(), hist, g)] += 1;
+  double chi2 = 0, outside = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i < nuc) {
+      const double e = all[i].first / acc * static_cast<double>(n);
+      chi2 += (seen[all[i].second] - e) * (seen[all[i].second] - e) / e;
+    } else {
+      outside += seen[all[i].second];
+    }
+  }
+  CHECK(outside == 0);
+  const double df = static_cast<double>(nuc) - 1;
+  INFO("chi2 " << chi2 << " df " << df << " nucleus " << nuc);
+  CHECK(chi2 < df + 4 * std::sqrt(2 * df));
+}

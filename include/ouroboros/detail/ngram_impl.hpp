@@ -303,6 +303,24 @@ inline ngram_lm ngram_fit::fit(const text::corpus& c, event_log& log) const {
       }
     }
   }
+  // each context's children by weight, heaviest first (ties by word id): the sorted lists of the
+  // exact top-k search of beam decoding
+  for (std::size_t k = 2; k <= N; ++k) {
+    auto& lv = m.levels_[k];
+    const auto& up = m.levels_[k - 1];
+    lv.by_weight.resize(lv.word.size());
+    std::iota(lv.by_weight.begin(), lv.by_weight.end(), std::uint32_t{0});
+    const auto weight = [&](std::uint32_t i, std::size_t b) {
+      return lv.cum[i] - (i > b ? lv.cum[i - 1] : 0.0);
+    };
+    for (std::size_t p = 0; p + 1 < up.child.size(); ++p) {
+      const std::size_t b = up.child[p], e = up.child[p + 1];
+      std::stable_sort(
+          lv.by_weight.begin() + static_cast<std::ptrdiff_t>(b),
+          lv.by_weight.begin() + static_cast<std::ptrdiff_t>(e),
+          [&](std::uint32_t x, std::uint32_t y) { return weight(x, b) > weight(y, b); });
+    }
+  }
   {
     const auto& l1 = m.levels_[1];
     const auto w1 = [&](word_id w) { return l1.cum[w] - (w > 0 ? l1.cum[w - 1] : 0.0); };

@@ -254,9 +254,10 @@ class ngram_lm {
   // p_k(w | h) = weight(hw) / denom(h) + lower(h) * p_{k-1}(w | h') (add-k: * uniform).
   struct level {
     std::vector<word_id> word;
-    std::vector<double> cum;           // cumulative weights within the parent's range
-    std::vector<std::uint32_t> child;  // size() + 1 offsets (levels below N)
-    std::vector<double> denom, lower;  // as contexts (levels below N)
+    std::vector<double> cum;               // cumulative weights within the parent's range
+    std::vector<std::uint32_t> child;      // size() + 1 offsets (levels below N)
+    std::vector<double> denom, lower;      // as contexts (levels below N)
+    std::vector<std::uint32_t> by_weight;  // each parent's children, heaviest first (levels >= 2)
   };
 
   static std::size_t find_word(const level& lv, std::size_t b, std::size_t e, word_id w) {
