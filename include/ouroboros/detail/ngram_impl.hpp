@@ -34,29 +34,40 @@ inline bool equal(const text::word_id* a, const text::word_id* b, std::size_t k)
   return std::equal(a, a + k, b);
 }
 
+__extension__ typedef unsigned __int128 uint128;
+
+/// The order of the k-grams of `in` (ties by position), through packed integer keys when k ids fit
+/// in 64 or 128 bits (the usual case): a sort of contiguous (key, index) pairs.
+template <class Key>
+void packed_order(const gram_set& in, std::size_t bits, std::vector<std::uint32_t>& idx) {
+  const std::size_t k = in.k, n = in.size();
+  std::vector<std::pair<Key, std::uint32_t>> keyed(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Key v = 0;
+    for (std::size_t j = 0; j < k; ++j) v = (v << bits) | in.ids[i * k + j];
+    keyed[i] = {v, static_cast<std::uint32_t>(i)};
+  }
+  std::sort(keyed.begin(), keyed.end());
+  for (std::size_t i = 0; i < n; ++i) idx[i] = keyed[i].second;
+}
+
 /// Sorts the k-grams of `in` and merges equal ones, adding their counts.
 inline gram_set sort_unique(const gram_set& in) {
   const std::size_t k = in.k, n = in.size();
   std::vector<std::uint32_t> idx(n);
-  std::iota(idx.begin(), idx.end(), 0u);
-  // 64-bit keys when k ids fit (the usual case): one integer comparison per step
   std::size_t bits = 1;
   text::word_id maxid = 0;
   for (auto w : in.ids) maxid = std::max(maxid, w);
   while (bits < 32 && (std::uint64_t{1} << bits) <= maxid) ++bits;
   if (k * bits <= 64) {
-    std::vector<std::uint64_t> key(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      std::uint64_t v = 0;
-      for (std::size_t j = 0; j < k; ++j) v = (v << bits) | in.ids[i * k + j];
-      key[i] = v;
-    }
-    std::sort(idx.begin(), idx.end(), [&](std::uint32_t a, std::uint32_t b) {
-      return key[a] < key[b] || (key[a] == key[b] && a < b);
-    });
+    packed_order<std::uint64_t>(in, bits, idx);
+  } else if (k * bits <= 128) {
+    packed_order<uint128>(in, bits, idx);
   } else {
-    std::sort(idx.begin(), idx.end(),
-              [&](std::uint32_t a, std::uint32_t b) { return less(in.at(a), in.at(b), k); });
+    std::iota(idx.begin(), idx.end(), 0u);
+    std::stable_sort(idx.begin(), idx.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return less(in.at(a), in.at(b), k);
+    });
   }
   gram_set out;
   out.k = k;

@@ -269,8 +269,10 @@ class ngram_lm {
 
   /// The entry of levels_[k - 1] for the last k - 1 tokens of the window, or npos.
   std::size_t find_context(const word_id* ctx, std::size_t k) const {
-    std::size_t node = 0;
-    for (std::size_t j = order_ - k; j + 1 < order_; ++j) {
+    if (k == 1) return 0;
+    // level 1 holds every word in id order: the first word's entry is its id
+    std::size_t node = ctx[order_ - k];
+    for (std::size_t j = order_ - k + 1; j + 1 < order_; ++j) {
       const std::size_t depth = j - (order_ - k) + 1;
       const level& up = levels_[depth - 1];
       node = find_word(levels_[depth], up.child[node], up.child[node + 1], ctx[j]);
