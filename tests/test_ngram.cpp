@@ -148,9 +148,11 @@ TEST_CASE("modified Kneser-Ney by hand: a bigram model on four sentences", "[ngr
 }
 
 TEST_CASE("Kneser-Ney agrees with an independent reference implementation", "[ngram][mkn]") {
-  for (std::size_t order : {1, 2, 3, 4, 6}) {
+  // orders 12 and 14 over 600 words: n-gram keys of 120 bits (packed in 128) and of 140 bits
+  // (compared word by word)
+  for (std::size_t order : {1, 2, 3, 4, 6, 12, 14}) {
     for (bool modified : {true, false}) {
-      const std::size_t words = 40, V = words + 3;
+      const std::size_t words = order >= 12 ? 600 : 40, V = words + 3;
       const auto c = random_corpus(1500, words, 100 + order);
       const auto m =
           fit(c, order, V,
@@ -469,6 +471,25 @@ TEST_CASE("degenerate corpora give events and finite numbers, never NaN", "[ngra
         for (word_id w : out.tokens) CHECK((w > 0 && w < V && w != ngram_lm::eos));
         for (std::size_t i = 0; i < 20; ++i) CHECK(out.sentence(i).size() <= 200);
       }
+    }
+  }
+  SECTION("a model that only ends sentences: the text sampler stops, with an event") {
+    text::corpus empty_sentences;
+    for (int i = 0; i < 5; ++i) empty_sentences.add_sentence(std::vector<word_id>{});
+    const auto m = fit(empty_sentences, 3, V, ngram_smoothing::mle);  // p(</s> | <s> <s>) = 1
+    for (auto how : {sample::ngram_text::mode::sentences, sample::ngram_text::mode::continuation}) {
+      sample::ngram_text s;
+      s.words_per_sentence = 5;
+      s.how = how;
+      s.prompts = std::make_shared<const text::corpus>(test);
+      event_log log;
+      default_rng g(3);
+      const auto out = s(m, 10, g, log);
+      CHECK(out.token_count() == 0);
+      CHECK(out.sentences() >= 4 * 50 + 1000);
+      CHECK(out.sentences() <= 4 * 50 + 1000 + 64);
+      REQUIRE(log.entries().size() == 1);
+      CHECK_THAT(log.entries()[0].what, Catch::Contains("only 0 of 50 words"));
     }
   }
   SECTION("bad input is refused") {

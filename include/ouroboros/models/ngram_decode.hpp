@@ -487,14 +487,14 @@ struct ngram_text {
     const bool by_words = words_per_sentence > 0;
     const auto target = static_cast<std::size_t>(
         std::llround(static_cast<double>(n) * (by_words ? words_per_sentence : 1.0)));
-    // a collapsed model may produce (almost) only empty sentences: stop at 100 times the
-    // sentences asked for
-    const std::size_t max_sentences = 100 * (n + 1);
+    // a collapsed model may produce (almost) only sentence ends: stop once the tokens generated
+    // (words and sentence ends) reach four times the words asked for
+    const std::size_t max_tokens = 4 * target + 1000;
     bool warned = false;
     const auto done = [&] {
       if (!by_words) return out.sentences() >= target;
       if (out.token_count() >= target) return true;
-      if (out.sentences() < max_sentences) return false;
+      if (out.token_count() + out.sentences() < max_tokens) return false;
       if (!warned)
         log.record(fmt::format("synthetic text reached only {} of {} words in {} sentences",
                                out.token_count(), target, out.sentences()),
