@@ -367,11 +367,14 @@ TEST_CASE("decoding: top-k, top-p, temperature, greedy and beam search", "[ngram
           }
           std::sort(all.begin(), all.end(), [](auto& x, auto& y) { return x.first > y.first; });
           const std::size_t k = 1 + uniform_index(g, 8);
-          const auto& top = gen.best(cx.data(), hh, k);
-          INFO(models::to_string(sm) << " penalty " << pen << " k " << k);
-          REQUIRE(top.size() == std::min(k, all.size()));
-          for (std::size_t i = 0; i < top.size(); ++i)
-            CHECK(top[i].first == Approx(all[i].first).epsilon(1e-12));
+          for (std::size_t budget : {std::size_t{1024}, std::size_t{0}}) {  // ordered, dense
+            gen.read_budget = budget;
+            const auto& top = gen.best(cx.data(), hh, k);
+            INFO(models::to_string(sm) << " penalty " << pen << " k " << k << " budget " << budget);
+            REQUIRE(top.size() == std::min(k, all.size()));
+            for (std::size_t i = 0; i < top.size(); ++i)
+              CHECK(top[i].first == Approx(all[i].first).epsilon(1e-12));
+          }
         }
       }
     }
@@ -486,8 +489,8 @@ TEST_CASE("degenerate corpora give events and finite numbers, never NaN", "[ngra
       default_rng g(3);
       const auto out = s(m, 10, g, log);
       CHECK(out.token_count() == 0);
-      CHECK(out.sentences() >= 4 * 50 + 1000);
-      CHECK(out.sentences() <= 4 * 50 + 1000 + 64);
+      CHECK(out.sentences() >= 2 * 50 + 1000);
+      CHECK(out.sentences() <= 2 * 50 + 1000 + 64);
       REQUIRE(log.entries().size() == 1);
       CHECK_THAT(log.entries()[0].what, Catch::Contains("only 0 of 50 words"));
     }

@@ -56,6 +56,10 @@ class ngram_generator {
 
   ngram_generator(const ngram_lm& m, ngram_decoding d) : m_(&m), d_(d) { d_.validate(); }
 
+  /// Words the ordered search may read for one token before it gives up for a pass over the
+  /// vocabulary (a flat distribution). Results do not depend on it beyond the order of ties.
+  std::size_t read_budget = 1024;
+
   /// The next token after context window ctx (sampling methods; `seq` is the sequence so far,
   /// for the repetition penalty).
   template <Rng G>
@@ -96,7 +100,8 @@ class ngram_generator {
       acc += a;
       if (whole && acc > u * Z) return w;  // the draw falls on this word
     }
-    if (kept_.size() < sparse_budget && !kept_.empty()) {  // every word read: rounding
+    if (!over_budget_ && kept_.size() < sparse_budget &&
+        !kept_.empty()) {  // every word read: rounding
       const double v = u * acc;
       double run = 0;
       for (const auto& [weight, word] : kept_)
@@ -334,6 +339,26 @@ class ngram_generator {
     word_id w = 0;
     while (top_.size() < k && enum_next(a, w))
       top_.push_back({a > 0 ? std::log(a) : -std::numeric_limits<double>::infinity(), w});
+    if (!over_budget_) return;
+    // a flat distribution: select from all the weights instead (O(V)), then take logs of the k
+    top_.clear();
+    m_->distribution(ctx, p_);
+    for (word_id v = 1; v < p_.size(); ++v) {
+      if (!(p_[v] > 0)) continue;
+      double a = p_[v];
+      if (d_.repetition_penalty != 1.0 && std::find(seq.begin(), seq.end(), v) != seq.end())
+        a = std::pow(a, d_.repetition_penalty);
+      top_.push_back({a, v});
+    }
+    const auto better = [](const std::pair<double, word_id>& x,
+                           const std::pair<double, word_id>& y) {
+      return x.first > y.first || (x.first == y.first && x.second < y.second);
+    };
+    const std::size_t keep = std::min(k, top_.size());
+    std::partial_sort(top_.begin(), top_.begin() + static_cast<std::ptrdiff_t>(keep), top_.end(),
+                      better);
+    top_.resize(keep);
+    for (auto& t : top_) t.first = std::log(t.first);
   }
 
   // The words in decreasing order of weight a(w) = p(w), or p(w)^penalty for the sentence's own
@@ -352,6 +377,8 @@ class ngram_generator {
     heap_.clear();
     lists_.clear();
     next_unread_ = 1;
+    reads_ = 0;
+    over_budget_ = false;
     double mult = 1.0;
     for (std::size_t order = m.order(); order >= 1; --order) {
       const auto node = m.find_context(ctx, order);
@@ -401,11 +428,14 @@ class ngram_generator {
         // heap's top whenever it weighs at least c0
         while (next_unread_ < m.vocab_size() && seen_[next_unread_]) ++next_unread_;
         if (next_unread_ < m.vocab_size() && (heap_.empty() || heap_.front().first < c0_)) {
+          if (++reads_ > read_budget) return over_budget_ = true, false;
           consider(next_unread_);
           continue;
         }
       }
-      if (!heap_.empty() && (heap_.front().first >= threshold || !left)) {
+      // (a relative 1e-12 below the bound counts as reaching it: the bound and a word's probability
+      // are the same sum in exact arithmetic when they tie, e.g. on words seen at no order)
+      if (!heap_.empty() && (heap_.front().first >= threshold * (1 - 1e-12) || !left)) {
         std::pop_heap(heap_.begin(), heap_.end(), heap_less);
         a = heap_.back().first;
         w = heap_.back().second;
@@ -414,6 +444,7 @@ class ngram_generator {
         return true;
       }
       if (!left) return false;
+      if ((reads_ += lists_.size()) > read_budget) return over_budget_ = true, false;
       for (auto& L : lists_)
         if (L.pos < L.end) {
           consider(L.lv ? L.lv->word[L.lv->by_weight[L.pos]] : m.unigram_order_[L.pos]);
@@ -438,7 +469,9 @@ class ngram_generator {
                    });
   }
 
-  static constexpr std::size_t sparse_budget = 64;
+  static constexpr std::size_t sparse_budget = 64;  // words emitted by the sparse path at most
+  std::size_t reads_ = 0;
+  bool over_budget_ = false;
   const ngram_lm* m_;
   ngram_decoding d_;
   std::vector<double> p_, bin_mass_;
@@ -488,8 +521,8 @@ struct ngram_text {
     const auto target = static_cast<std::size_t>(
         std::llround(static_cast<double>(n) * (by_words ? words_per_sentence : 1.0)));
     // a collapsed model may produce (almost) only sentence ends: stop once the tokens generated
-    // (words and sentence ends) reach four times the words asked for
-    const std::size_t max_tokens = 4 * target + 1000;
+    // (words and sentence ends) reach twice the words asked for
+    const std::size_t max_tokens = 2 * target + 1000;
     bool warned = false;
     const auto done = [&] {
       if (!by_words) return out.sentences() >= target;
