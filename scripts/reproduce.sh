@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one command that reproduces the experiments: builds Release and runs every experiment with
-# its default settings, writing results files and figures into results/ (or $1).
+# The one command that reproduces the experiments: builds Release, fetches the data sets
+# (scripts/fetch_data.sh, into data/) and runs every experiment with its default settings,
+# writing results files and figures into results/ (or $1).
 # Usage: scripts/reproduce.sh [results-folder]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,11 +13,16 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUROBOROS_BUI
   -DOUROBOROS_BUILD_BENCHMARKS=OFF -DOUROBOROS_BUILD_EXAMPLES=ON
 cmake --build "$build" -j "$(nproc)"
 
+"$root/scripts/fetch_data.sh" brown "$root/data/brown"
+
 mkdir -p "$out"
-for experiment in gaussian_collapse categorical_collapse gmm_collapse; do
+for experiment in gaussian_collapse categorical_collapse gmm_collapse ngram_collapse; do
   echo "== $experiment" >&2
   mkdir -p "$out/$experiment"
-  "$build/examples/$experiment" --out "$out/$experiment" | tee "$out/$experiment/$experiment.txt"
+  extra=()
+  [ "$experiment" = ngram_collapse ] && extra=(--data "$root/data/brown")
+  "$build/examples/$experiment" --out "$out/$experiment" "${extra[@]}" |
+    tee "$out/$experiment/$experiment.txt"
 done
 echo
 echo "results written:"
