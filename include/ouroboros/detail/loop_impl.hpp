@@ -96,7 +96,8 @@ requires RealSourceFor<Source,
   std::vector<summary_point> points(K);
 
   detail::thread_pool pool(opt.threads);
-  detail::blas_single_thread_guard blas_guard(pool.size() > 1);
+  // one replicate at a time (one replicate, or one thread) leaves BLAS its own threads
+  detail::blas_single_thread_guard blas_guard(pool.size() > 1 && opt.replicates > 1);
   const bool warm = opt.warm_start && WarmStartFitterFor<Fitter, M>;
 
   // Records generation g (its values are in prev_values, its summaries in points) and calls the
