@@ -14,13 +14,15 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUROBOROS_BUI
 cmake --build "$build" -j "$(nproc)"
 
 "$root/scripts/fetch_data.sh" brown "$root/data/brown"
+"$root/scripts/fetch_data.sh" mnist "$root/data/mnist"
 
 mkdir -p "$out"
-for experiment in gaussian_collapse categorical_collapse gmm_collapse ngram_collapse; do
+for experiment in gaussian_collapse categorical_collapse gmm_collapse ngram_collapse vae_collapse; do
   echo "== $experiment" >&2
   mkdir -p "$out/$experiment"
   extra=()
   [ "$experiment" = ngram_collapse ] && extra=(--data "$root/data/brown")
+  [ "$experiment" = vae_collapse ] && extra=(--data "$root/data/mnist")
   "$build/examples/$experiment" --out "$out/$experiment" "${extra[@]}" |
     tee "$out/$experiment/$experiment.txt"
 done

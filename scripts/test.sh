@@ -12,6 +12,7 @@ jobs=${JOBS:-$(nproc)}
 
 "$root/scripts/install_deps.sh"
 "$root/scripts/fetch_data.sh" brown "$root/data/brown"
+"$root/scripts/fetch_data.sh" mnist "$root/data/mnist"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUROBOROS_WERROR=ON \
   -DOUROBOROS_DATA_DIR="$root/data"

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ouroboros/io/idx.hpp"
+#include "ouroboros/metrics/vae.hpp"
 #include "ouroboros/models/vae.hpp"
 
 using namespace ouro;
@@ -232,3 +233,22 @@ TEST_CASE("IDX reader: images, labels, gzip, and clear errors", "[vae][idx]") {
   CHECK(test.images(1, 0) == 19.0f);
   CHECK(train.size() == 23);
 }
+
+#ifdef OUROBOROS_TEST_MNIST_DIR
+TEST_CASE("MNIST: the split, and the k-NN classifier of the class metrics", "[vae][data]") {
+  const std::string dir = OUROBOROS_TEST_MNIST_DIR;
+  const auto all =
+      io::read_mnist(dir + "/mnist10k-images-idx3-ubyte", dir + "/mnist10k-labels-idx1-ubyte");
+  REQUIRE(all.size() == 10000);
+  const auto [train, test] = io::split_by_class(all);
+  CHECK(train.size() == 9003);
+  CHECK(test.size() == 997);
+  const metrics::knn_classifier knn(train.images, train.labels, 5);
+  const auto cls = knn.classify(test.images);
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < cls.size(); ++i) right += cls[i] == test.labels[i];
+  const double accuracy = static_cast<double>(right) / static_cast<double>(cls.size());
+  INFO("k-NN accuracy on the test digits " << accuracy);
+  CHECK(accuracy > 0.9);
+}
+#endif

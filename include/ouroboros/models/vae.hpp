@@ -27,6 +27,7 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/errors.hpp"
 #include "ouroboros/events.hpp"
 #include "ouroboros/random.hpp"

@@ -1,0 +1,264 @@
+// vae_collapse: the VAE experiment of Shumailov et al. Generation 0 is a VAE trained on real
+// MNIST digits; each next generation is a fresh VAE trained on as many digits decoded from the
+// previous generation's prior samples. The digits lose their variety and drift towards a few
+// blurry shapes. See docs/vae.md.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
+
+#include "common/example_support.hpp"
+#include "ouroboros/io/idx.hpp"
+#include "ouroboros/loop.hpp"
+#include "ouroboros/metrics/vae.hpp"
+#include "ouroboros/models/vae.hpp"
+#include "ouroboros/real_source.hpp"
+#include "ouroboros/samplers.hpp"
+
+namespace {
+
+constexpr const char* kName = "vae_collapse";
+using model = ouro::models::vae<float>;
+
+/// Digits of one generation for the samples figure.
+struct sample_row {
+  std::string run;
+  std::size_t generation;
+  xt::xtensor<float, 2> digits;
+};
+
+/// A grey-scale PNG: one row of `per_row` digits per entry, a 2-pixel gap, written atomically.
+void write_samples_png(const std::filesystem::path& path, const std::vector<sample_row>& rows,
+                       std::size_t side) {
+  if (rows.empty()) return;
+  const std::size_t per_row = rows[0].digits.shape()[0], gap = 2;
+  const std::size_t W = per_row * (side + gap) + gap, H = rows.size() * (side + gap) + gap;
+  std::vector<unsigned char> img(W * H, 40);
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (std::size_t d = 0; d < per_row; ++d)
+      for (std::size_t y = 0; y < side; ++y)
+        for (std::size_t x = 0; x < side; ++x) {
+          const float v = rows[r].digits(d, y * side + x);
+          img[(gap + r * (side + gap) + y) * W + gap + d * (side + gap) + x] =
+              static_cast<unsigned char>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255));
+        }
+  std::string png;
+  stbi_write_png_to_func(
+      [](void* ctx, void* data, int size) {
+        static_cast<std::string*>(ctx)->append(static_cast<const char*>(data),
+                                               static_cast<std::size_t>(size));
+      },
+      &png, static_cast<int>(W), static_cast<int>(H), 1, img.data(), static_cast<int>(W));
+  if (png.empty()) throw ouro::io_error(fmt::format("{}: PNG encoding failed", path.string()));
+  ouro::io::write_file_atomic(path, png);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "The VAE experiment of Shumailov et al.: generation 0 is a VAE trained on real MNIST "
+      "digits (the training part of the fixed split), each next generation a fresh VAE trained "
+      "on as many digits decoded from the previous generation's prior samples. Needs the data "
+      "of 'scripts/fetch_data.sh mnist DIR' (--data DIR) or the official MNIST files (--images "
+      "FILE --labels FILE, gzip or not). Writes vae_collapse_results.json, "
+      "vae_collapse_summary.csv, vae_collapse.csv, vae_samples.png and vae_metrics.png into "
+      "--out.",
+      kName};
+  examples::common_options o;
+  o.samples = {0};
+  o.generations = 10;
+  o.replicates = 1;
+  std::string data = "data/mnist", images, labels;
+  std::size_t epochs = 10, latent = 20, hidden = 400, batch = 128, gen_samples = 1000;
+  double lr = 1e-3, truncate = 0;
+  bool binarize = false;
+  examples::add_common_options(app, o, "--generations 3 --epochs 2 --samples 3000");
+  app.get_option("--samples")
+      ->description(
+          "Real training digits, from the start of the training split (default: all of it); "
+          "each generation trains on as many digits; one run per value")
+      ->default_str("all");
+  app.add_option("--data", data,
+                 "Folder with mnist10k-images-idx3-ubyte and mnist10k-labels-idx1-ubyte")
+      ->capture_default_str();
+  auto* im_opt = app.add_option("--images", images, "An IDX image file (instead of --data)");
+  auto* lb_opt = app.add_option("--labels", labels, "Its IDX label file");
+  im_opt->needs(lb_opt);
+  lb_opt->needs(im_opt);
+  app.add_option("--epochs", epochs, "Training epochs of every generation")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  app.add_option("--latent", latent, "Latent dimensions")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+      ->capture_default_str();
+  app.add_option("--hidden", hidden, "Hidden units of the encoder and the decoder")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{65536}))
+      ->capture_default_str();
+  app.add_option("--batch", batch, "Minibatch size")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--lr", lr, "Adam learning rate")
+      ->check(CLI::Range(1e-12, 10.0))
+      ->capture_default_str();
+  app.add_flag("--binarize", binarize,
+               "Train the next generation on binarised draws instead of Bernoulli means");
+  app.add_option("--truncate", truncate,
+                 "Draw z from a normal truncated to |z_i| < S (the truncation trick; 0: off)")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  app.add_option("--gen-samples", gen_samples,
+                 "Digits generated per generation for the metrics on generated digits")
+      ->check(CLI::Range(std::size_t{10}, std::size_t{1000000}))
+      ->capture_default_str();
+  examples::parse_or_exit(app, argc, argv);
+  if (o.quick) {
+    if (!app.count("--generations")) o.generations = 3;
+    if (!app.count("--epochs")) epochs = 2;
+    if (!app.count("--samples")) o.samples = {3000};
+  }
+  if (truncate > 0 && truncate < 0.1)
+    examples::usage_error(app, fmt::format("--truncate {} leaves almost no prior mass; use 0 (off) "
+                                           "or at least 0.1",
+                                           truncate));
+
+  ouro::io::image_set all;
+  try {
+    if (!images.empty())
+      all = ouro::io::read_mnist(images, labels);
+    else
+      all = ouro::io::read_mnist(data + "/mnist10k-images-idx3-ubyte",
+                                 data + "/mnist10k-labels-idx1-ubyte");
+  } catch (const ouro::error& e) {
+    fmt::print(stderr, "{}: error: {} (scripts/fetch_data.sh mnist {} fetches the data)\n", kName,
+               e.what(), data);
+    return 1;
+  }
+  const auto [train_set, test_set] = ouro::io::split_by_class(all);
+  const std::size_t D = all.images.shape()[1];
+  for (std::size_t M : o.samples)
+    if (M > train_set.size())
+      examples::usage_error(
+          app, fmt::format("--samples {} exceeds the {} training digits", M, train_set.size()));
+  examples::check_accumulate_memory(app, o, D * sizeof(float));
+
+  ouro::results res;
+  res.experiment = kName;
+  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
+  res.config = {{"data", images.empty() ? data : images},
+                {"train_digits", static_cast<std::int64_t>(train_set.size())},
+                {"test_digits", static_cast<std::int64_t>(test_set.size())},
+                {"epochs", static_cast<std::int64_t>(epochs)},
+                {"latent", static_cast<std::int64_t>(latent)},
+                {"hidden", static_cast<std::int64_t>(hidden)},
+                {"batch", static_cast<std::int64_t>(batch)},
+                {"lr", lr},
+                {"binarize", binarize},
+                {"truncate", truncate},
+                {"gen_samples", static_cast<std::int64_t>(gen_samples)},
+                {"generations", static_cast<std::int64_t>(o.generations)},
+                {"replicates", static_cast<std::int64_t>(o.replicates)}};
+  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
+
+  const std::filesystem::path out = o.out;
+  std::filesystem::create_directories(out);
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * 15;
+  std::optional<ouro::io::tidy_csv_stream> tidy;
+  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+
+  ouro::models::vae_fit<float> fit;
+  fit.shape = {D, hidden, latent};
+  fit.epochs = epochs;
+  fit.batch = batch;
+  fit.lr = lr;
+  fit.binarize_samples = binarize;
+  fit.truncation = truncate;
+  ouro::metrics::generated_digits<float> gen_metric{
+      ouro::metrics::knn_classifier(train_set.images, train_set.labels, 5), gen_samples, 200};
+  std::vector<sample_row> sample_rows;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    examples::with_regime(o, [&](auto regime) {
+      using namespace ouro;
+      auto loop = collapse_loop{fit, sample::ancestral{}, regime,
+                                metrics::test_nelbo<float>{test_set.images}, gen_metric};
+      for (std::size_t M : o.samples) {
+        xt::xtensor<float, 2> train = train_set.images;
+        if (M != 0 && M < train_set.size()) {
+          train = xt::xtensor<float, 2>::from_shape({M, D});
+          std::copy_n(train_set.images.data(), M * D, train.data());
+        }
+        const std::size_t m = train.shape()[0];
+        run_options opt = examples::run_options_for(o, m, kName, tidy ? &*tidy : nullptr);
+        res.runs.push_back(
+            loop.run(from_data(train), opt, [&](std::size_t g, std::span<const model* const> ms) {
+              if (!ms[0]) return;
+              auto shown = *ms[0];
+              shown.binarize_samples = false;
+              default_rng sg(1234);  // the same prior draws in every generation
+              sample_rows.push_back({opt.label, g, shown.sample(12, sg)});
+            }));
+      }
+    });
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ouro::io::write_file_atomic(out / "vae_collapse_results.json",
+                                ouro::io::results_json(res).dump(1) + "\n");
+    ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
+                                ouro::io::summary_csv(res));
+    if (tidy) tidy->commit();
+    write_samples_png(out / "vae_samples.png", sample_rows, all.rows);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", kName, e.what());
+    return 1;
+  }
+
+  fmt::print(
+      "vae_collapse: {} epochs per generation, {}-{}-{}, regime {}, {} replicates, {:.1f}s\n",
+      epochs, D, hidden, latent, o.regime, o.replicates, res.seconds);
+  fmt::print("{:>8} {:>10}  {:>12} {:>15} {:>14} {:>13}\n", "run", "generation", "test_nelbo",
+             "latent_mean_std", "pixel_variance", "class_entropy");
+  for (const auto& run : res.runs) {
+    const auto& te = run.summary[*run.metric_index("test_nelbo")];
+    const auto& ls = run.summary[*run.metric_index("latent_mean_std")];
+    const auto& pv = run.summary[*run.metric_index("pixel_variance")];
+    const auto& ce = run.summary[*run.metric_index("class_entropy")];
+    for (std::size_t g = 0; g < run.generations; ++g)
+      fmt::print("{:>8} {:>10}  {:>12.2f} {:>15.4f} {:>14.5f} {:>13.3f}\n", run.label, g,
+                 te.mean[g], ls.mean[g], pv.mean[g], ce.mean[g]);
+  }
+  std::size_t events = 0;
+  for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
+  if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
+
+  const auto summary = out / fmt::format("{}_summary.csv", kName);
+  const std::string gp = examples::panels_figure(
+      fmt::format("set terminal pngcairo size 1600,450 noenhanced font ',10'\nset output '{}'\n"
+                  "set datafile separator ','\nset grid\nset key right top\n"
+                  "set xlabel 'generation'\nset multiplot layout 1,4 title 'VAE model collapse "
+                  "on MNIST: mean over replicates with 95% band'\n",
+                  (out / "vae_metrics.png").string()),
+      summary, {}, res,
+      {{"test_nelbo", "negative ELBO per real test digit"},
+       {"latent_mean_std", "std of latent means (generation-0 encoder)"},
+       {"pixel_variance", "pixel variance of generated digits"},
+       {"class_entropy", "entropy of generated classes (bits)"}});
+  ouro::io::write_file_atomic(out / fmt::format("{}.gp", kName), gp);
+  std::filesystem::remove(out / "vae_metrics.png");
+  examples::render(o, out / fmt::format("{}.gp", kName));
+  fmt::print("results in {}/ (vae_samples.png: one row of digits per generation)\n", out.string());
+  return 0;
+}
