@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ouroboros/errors.hpp"
+#include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/results.hpp"
 #include "ouroboros/version.hpp"
@@ -70,22 +71,6 @@ inline std::string csv_number(double v) {
   return fmt::format("{}", v);
 }
 }  // namespace detail
-
-/// Writes `content` to `path` atomically: a temporary file in the same folder, flushed and renamed.
-inline void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw io_error(fmt::format("cannot open '{}' for writing", tmp));
-    f.write(content.data(), static_cast<std::streamsize>(content.size()));
-    f.flush();
-    if (!f) throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw io_error(fmt::format("cannot rename '{}' to '{}': {}", tmp, path.string(), ec.message()));
-}
 
 /// The current time as ISO-8601 UTC, for results::started.
 inline std::string now_iso8601() {
@@ -256,13 +241,17 @@ class tidy_csv_stream {
 
   void commit() {
     if (!file_) return;
-    const bool ok = std::fflush(file_) == 0;
+    const bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
     std::fclose(file_);
     file_ = nullptr;
     if (!ok) throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
     std::error_code ec;
     std::filesystem::rename(tmp_, path_, ec);
     if (ec) throw io_error(fmt::format("cannot rename '{}': {}", tmp_, ec.message()));
+    auto dir = path_.parent_path();
+    if (dir.empty()) dir = ".";
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) ::fsync(dfd), ::close(dfd);
   }
 
  private:

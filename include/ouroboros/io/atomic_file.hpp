@@ -1,0 +1,64 @@
+// Durable, atomic file writes: the content goes to a temporary file in the same folder, is flushed
+// to the disk (fsync), and the file is renamed over the target, whose folder is then synced too.
+// A crash at any moment leaves either the old complete file or the new complete file.
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "ouroboros/errors.hpp"
+
+namespace ouro::io {
+
+/// Writes `content` to `path` atomically and durably (see the file comment). Throws io_error
+/// naming the file and the system's reason.
+inline void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  const std::string tmp = path.string() + ".tmp";
+  const auto fail = [&](const char* what) {
+    const std::string why = std::strerror(errno);
+    throw io_error(fmt::format("cannot {} '{}': {}", what, tmp, why));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("open for writing");
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      errno = e;
+      fail("write (disk full?)");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    fail("flush to disk");
+  }
+  if (::close(fd) != 0) fail("close");
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw io_error(fmt::format("cannot rename '{}' to '{}': {}", tmp, path.string(), ec.message()));
+  // the rename itself is durable once the folder is synced
+  auto dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace ouro::io
