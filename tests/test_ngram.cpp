@@ -104,6 +104,13 @@ TEST_CASE("vocabulary: minimum count, markers, OOV", "[ngram][corpus]") {
   CHECK(oov == 1);
   CHECK(c.sentences() == 2);
   CHECK(v.decode(c.sentence(0)) == "a <unk> b");
+  // the marker strings in a text are unknown words, never markers inside a sentence (a fuzzer
+  // found that "<s>" in a text made the fitter throw)
+  std::size_t oov2 = 0;
+  const auto m = v.encode(text::sentences{{"a", "<s>", "</s>"}}, &oov2);
+  CHECK(m.sentence(0)[1] == text::vocabulary::unk);
+  CHECK(m.sentence(0)[2] == text::vocabulary::unk);
+  CHECK(oov2 == 2);
 }
 
 TEST_CASE("modified Kneser-Ney by hand: a bigram model on four sentences", "[ngram][mkn]") {

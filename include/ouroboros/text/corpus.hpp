@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +72,41 @@ inline std::size_t invalid_utf8_at(std::string_view s) {
 }
 }  // namespace detail
 
+/// Parses text held in memory (named `name` in messages) as read_sentences does a file.
+inline sentences parse_sentences(std::string_view content, const std::string& name) {
+  sentences out;
+  std::size_t lineno = 0, offset = 0;
+  while (offset < content.size()) {
+    ++lineno;
+    std::size_t end = content.find('\n', offset);
+    if (end == std::string_view::npos) end = content.size();
+    std::string_view line = content.substr(offset, end - offset);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (const auto bad = detail::invalid_utf8_at(line); bad != std::string_view::npos)
+      throw data_error(fmt::format("{}:{}: invalid UTF-8 at byte offset {} of the file", name,
+                                   lineno, offset + bad));
+    if (line.find('\0') != std::string_view::npos)
+      throw data_error(fmt::format("{}:{}: NUL byte in a text file", name, lineno));
+    std::vector<std::string> toks;
+    std::size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      std::size_t j = i;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+      if (j > i) toks.emplace_back(line.substr(i, j - i));
+      i = j;
+    }
+    if (!toks.empty()) out.push_back(std::move(toks));
+    offset = end + 1;
+  }
+  if (out.empty())
+    throw data_error(
+        fmt::format("{}: no tokens (the file is empty or blank); expected one "
+                    "sentence per line, tokens separated by spaces",
+                    name));
+  return out;
+}
+
 /// Reads a text file: every line with at least one token is a sentence; tokens are separated by
 /// spaces or tabs; blank lines are skipped. Throws data_error naming the file (and line and byte
 /// offset) when the file cannot be opened, is not valid UTF-8, contains a NUL byte or holds no
@@ -78,36 +114,9 @@ inline std::size_t invalid_utf8_at(std::string_view s) {
 inline sentences read_sentences(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw data_error(fmt::format("{}: cannot open the file", path));
-  sentences out;
-  std::string line;
-  std::size_t lineno = 0, offset = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (const auto bad = detail::invalid_utf8_at(line); bad != std::string_view::npos)
-      throw data_error(fmt::format("{}:{}: invalid UTF-8 at byte offset {} of the file", path,
-                                   lineno, offset + bad));
-    if (line.find('\0') != std::string::npos)
-      throw data_error(fmt::format("{}:{}: NUL byte in a text file", path, lineno));
-    offset += line.size() + 1;
-    std::vector<std::string> toks;
-    std::size_t i = 0;
-    while (i < line.size()) {
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-      std::size_t j = i;
-      while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-      if (j > i) toks.emplace_back(line, i, j - i);
-      i = j;
-    }
-    if (!toks.empty()) out.push_back(std::move(toks));
-  }
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw data_error(fmt::format("{}: read error", path));
-  if (out.empty())
-    throw data_error(
-        fmt::format("{}: no tokens (the file is empty or blank); expected one "
-                    "sentence per line, tokens separated by spaces",
-                    path));
-  return out;
+  return parse_sentences(content, path);
 }
 
 /// Words and their ids. Ids 0, 1 and 2 are `<s>` (sentence start: context only, never
@@ -137,10 +146,11 @@ class vocabulary {
 
   std::size_t size() const noexcept { return words_.size(); }
   const std::string& word(word_id id) const { return words_.at(id); }
-  /// The id of w, or unk.
+  /// The id of w, or unk. The marker strings "<s>" and "</s>" in a text are unknown words too:
+  /// the markers themselves are never part of a sentence.
   word_id id(const std::string& w) const {
     const auto it = index_.find(w);
-    return it == index_.end() ? unk : it->second;
+    return it == index_.end() || it->second < unk ? unk : it->second;
   }
   bool contains(const std::string& w) const { return index_.contains(w); }
 
@@ -154,7 +164,7 @@ class vocabulary {
       ids.clear();
       for (const auto& w : s) {
         const word_id i = id(w);
-        unknown += i == unk && w != "<unk>";
+        unknown += i == unk && w != "<unk>";  // "<s>" and "</s>" count as out of vocabulary
         ids.push_back(i);
       }
       c.add_sentence(ids);
