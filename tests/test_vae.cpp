@@ -170,7 +170,15 @@ TEST_CASE("VAE save and load round trip; bad files are refused", "[vae][io]") {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   write_bytes(temp_path("trunc.bin"), bytes.substr(0, bytes.size() - 3));
   CHECK_THROWS_WITH(vae<float>::load(temp_path("trunc.bin").string()),
-                    Catch::Contains("truncated in tensor b4"));
+                    Catch::Contains("truncated") && Catch::Contains("725 follow the header"));
+  // layer sizes that would need more memory than any model file holds are refused before any
+  // allocation
+  std::string huge = bytes.substr(0, 8);
+  const std::uint64_t hh[4] = {4, 1u << 20, 1u << 20, 1u << 20};
+  huge.append(reinterpret_cast<const char*>(hh), sizeof hh);
+  write_bytes(temp_path("huge.bin"), huge);
+  CHECK_THROWS_WITH(vae<float>::load(temp_path("huge.bin").string()),
+                    Catch::Contains("more than 2^28"));
   write_bytes(temp_path("extra.bin"), bytes + "x");
   CHECK_THROWS_WITH(vae<float>::load(temp_path("extra.bin").string()),
                     Catch::Contains("trailing bytes"));
@@ -252,3 +260,49 @@ TEST_CASE("MNIST: the split, and the k-NN classifier of the class metrics", "[va
   CHECK(accuracy > 0.9);
 }
 #endif
+
+TEST_CASE("VAE on degenerate data: empty, all-black, a single image", "[vae][degenerate]") {
+  const vae_shape s{16, 8, 2};
+  vae_fit<float> f;
+  f.shape = s;
+  f.epochs = 20;
+  f.batch = 4;
+  default_rng g(9);
+  SECTION("empty training set: an event and the untrained model") {
+    event_log log;
+    const auto m = f.fit(xt::xtensor<float, 2>::from_shape({0, 16}), g, log);
+    REQUIRE(log.entries().size() == 1);
+    CHECK_THAT(log.entries()[0].what, Catch::Contains("empty"));
+    CHECK(m.sample(3, g).shape()[0] == 3);
+  }
+  for (std::size_t n : {1, 40}) {
+    SECTION("all-black images, " + std::to_string(n)) {
+      f.lr = 1e-2;  // Adam moves each parameter by about lr per step
+      event_log log;
+      xt::xtensor<float, 2> black = xt::zeros<float>({n, std::size_t{16}});
+      const auto m = f.fit(black, g, log);
+      CHECK(log.empty());
+      default_rng ge(1);
+      const double nelbo = m.negative_elbo(black, ge);
+      CHECK(std::isfinite(nelbo));
+      CHECK(nelbo >= 0);
+      bool finite = true;
+      m.params().visit([&](const char*, const float* p, std::size_t k) {
+        for (std::size_t i = 0; i < k; ++i) finite = finite && std::isfinite(p[i]);
+      });
+      CHECK(finite);
+      for (float v : m.sample(10, g)) {
+        CHECK((v >= 0.0f && v <= 1.0f));
+        if (n == 40) CHECK(v < 0.2f);  // 200 steps learn black; 20 (one image) need not
+      }
+    }
+  }
+  SECTION("pixel values outside [0, 1] or NaN are refused") {
+    event_log log;
+    xt::xtensor<float, 2> bad = xt::zeros<float>({std::size_t{2}, std::size_t{16}});
+    bad(1, 3) = 1.5f;
+    CHECK_THROWS_AS(f.fit(bad, g, log), std::invalid_argument);
+    bad(1, 3) = std::nanf("");
+    CHECK_THROWS_AS(f.fit(bad, g, log), std::invalid_argument);
+  }
+}

@@ -31,13 +31,9 @@ struct idx_array {
 };
 
 namespace idx_detail {
-/// The whole file, decompressed when it is gzip.
-inline std::vector<std::uint8_t> read_file(const std::string& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error(fmt::format("{}: cannot open the file", path));
-  std::vector<std::uint8_t> raw((std::istreambuf_iterator<char>(in)),
-                                std::istreambuf_iterator<char>());
-  if (in.bad()) throw data_error(fmt::format("{}: read error", path));
+/// The bytes, decompressed when they are gzip.
+inline std::vector<std::uint8_t> maybe_gunzip(std::vector<std::uint8_t> raw,
+                                              const std::string& path, std::size_t max_bytes) {
   if (raw.size() < 2 || raw[0] != 0x1F || raw[1] != 0x8B) return raw;
 #ifdef OUROBOROS_WITH_ZLIB
   z_stream zs{};
@@ -82,12 +78,10 @@ inline std::vector<std::uint8_t> read_file(const std::string& path, std::size_t 
 }
 }  // namespace idx_detail
 
-/// Reads an IDX file of unsigned bytes (type 0x08), plain or gzip-compressed. Throws data_error
-/// naming the file for a missing or unreadable file, a wrong magic number, another element type,
-/// zero or too many dimensions, and a size that does not match the dimensions (a truncated file
-/// or trailing bytes). Files larger than max_bytes (default 4 GiB) are refused.
-inline idx_array read_idx(const std::string& path, std::size_t max_bytes = std::size_t{1} << 32) {
-  const auto raw = idx_detail::read_file(path, max_bytes);
+/// Parses IDX bytes held in memory (plain or gzip; named `path` in messages), as read_idx does.
+inline idx_array parse_idx(std::vector<std::uint8_t> bytes, const std::string& path,
+                           std::size_t max_bytes = std::size_t{1} << 32) {
+  const auto raw = idx_detail::maybe_gunzip(std::move(bytes), path, max_bytes);
   if (raw.size() < 4)
     throw data_error(fmt::format("{}: {} bytes, too short for an IDX header", path, raw.size()));
   if (raw[0] != 0 || raw[1] != 0)
@@ -125,6 +119,22 @@ inline idx_array read_idx(const std::string& path, std::size_t max_bytes = std::
   }
   a.data.assign(raw.begin() + static_cast<std::ptrdiff_t>(header), raw.end());
   return a;
+}
+
+/// Reads an IDX file of unsigned bytes (type 0x08), plain or gzip-compressed. Throws data_error
+/// naming the file for a missing or unreadable file, a wrong magic number, another element type,
+/// zero or too many dimensions, and a size that does not match the dimensions (a truncated file
+/// or trailing bytes). Files larger than max_bytes (default 4 GiB) are refused.
+inline idx_array read_idx(const std::string& path, std::size_t max_bytes = std::size_t{1} << 32) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw data_error(fmt::format("{}: cannot open the file", path));
+  std::vector<std::uint8_t> raw((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  if (in.bad()) throw data_error(fmt::format("{}: read error", path));
+  if (raw.size() > max_bytes)
+    throw data_error(
+        fmt::format("{}: {} bytes, more than the {} allowed", path, raw.size(), max_bytes));
+  return parse_idx(std::move(raw), path, max_bytes);
 }
 
 /// Images (n x rows*cols, pixel values / 255) and their labels.

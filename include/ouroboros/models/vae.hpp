@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <istream>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/errors.hpp"
 #include "ouroboros/events.hpp"
+#include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/random.hpp"
 
 namespace ouro::models {
@@ -311,23 +313,16 @@ class vae {
 
   /// Writes the model: a small binary format (docs/vae.md#file-format): the magic "OUROVAE1",
   /// the scalar size (4 or 8), input, hidden and latent as uint64, then the tensors in the order
-  /// W1 b1 W2 b2 W3 b3 W4 b4, little-endian. Written to a temporary file and renamed.
+  /// W1 b1 W2 b2 W3 b3 W4 b4, little-endian. Written atomically and durably
+  /// (io::write_file_atomic).
   void save(const std::string& path) const {
-    const std::string tmp = path + ".part";
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      if (!f) throw io_error(fmt::format("{}: cannot write", tmp));
-      f.write("OUROVAE1", 8);
-      const std::uint64_t h[4] = {sizeof(T), shape_.input, shape_.hidden, shape_.latent};
-      f.write(reinterpret_cast<const char*>(h), sizeof h);
-      p_.visit([&](const char*, const T* p, std::size_t k) {
-        f.write(reinterpret_cast<const char*>(p), static_cast<std::streamsize>(k * sizeof(T)));
-      });
-      f.flush();
-      if (!f) throw io_error(fmt::format("{}: write failed", tmp));
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw io_error(fmt::format("{}: cannot rename to {}", tmp, path));
+    std::string bytes("OUROVAE1", 8);
+    const std::uint64_t h[4] = {sizeof(T), shape_.input, shape_.hidden, shape_.latent};
+    bytes.append(reinterpret_cast<const char*>(h), sizeof h);
+    p_.visit([&](const char*, const T* p, std::size_t k) {
+      bytes.append(reinterpret_cast<const char*>(p), k * sizeof(T));
+    });
+    io::write_file_atomic(path, bytes);
   }
   /// Reads a model written by save() (with the same scalar type). Throws data_error naming the
   /// file for a wrong magic, scalar size or layer sizes out of range, and a truncated file or
@@ -335,6 +330,10 @@ class vae {
   static vae load(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw data_error(fmt::format("{}: cannot open the file", path));
+    return load(f, path);
+  }
+  /// The same from a stream (named `path` in messages).
+  static vae load(std::istream& f, const std::string& path) {
     char magic[8];
     std::uint64_t h[4];
     if (!f.read(magic, 8) || std::memcmp(magic, "OUROVAE1", 8) != 0)
@@ -348,7 +347,28 @@ class vae {
       if (h[i] == 0 || h[i] > (1u << 20))
         throw data_error(fmt::format("{}: layer size {} out of range (header byte offset {})", path,
                                      h[i], 8 + 8 * i));
-    vae m(vae_shape{h[1], h[2], h[3]});
+    // the parameter count, checked before anything is allocated
+    const std::size_t D = h[1], H = h[2], L = h[3];
+    const double count = double(H) * double(D) * 2 + double(L) * double(H) * 3 + double(H) * 2 +
+                         double(L) * 2 + double(D);
+    if (count > double(std::size_t{1} << 28))
+      throw data_error(
+          fmt::format("{}: layer sizes {}-{}-{} give {:.3g} parameters, more than "
+                      "2^28",
+                      path, D, H, L, count));
+    const auto here = f.tellg();
+    if (here != std::streampos(-1)) {
+      f.seekg(0, std::ios::end);
+      const auto end = f.tellg();
+      f.seekg(here);
+      const auto left = static_cast<double>(end - here);
+      if (left < count * sizeof(T))
+        throw data_error(
+            fmt::format("{}: truncated: the layer sizes need {:.0f} bytes of "
+                        "parameters, {:.0f} follow the header",
+                        path, count * sizeof(T), left));
+    }
+    vae m(vae_shape{D, H, L});
     std::size_t offset = 8 + sizeof h;
     m.p_.visit([&](const char* name, T* p, std::size_t k) {
       if (!f.read(reinterpret_cast<char*>(p), static_cast<std::streamsize>(k * sizeof(T))))
