@@ -164,6 +164,11 @@ int main(int argc, char** argv) {
     if (!app.count("--generations")) o.generations = 40;
     if (!app.count("--replicates")) o.replicates = 4;
   }
+  for (std::size_t M : o.samples)
+    if (components > M)
+      examples::usage_error(app, fmt::format("--components {} is more than --samples {}: a mixture "
+                                             "needs at least one point per component",
+                                             components, M));
   examples::check_accumulate_memory(app, o, 2 * sizeof(double));
 
   const gmm truth = make_truth(truth_name);

@@ -8,6 +8,10 @@ set(cases
   "--real-fraction|1.5>--real-fraction"
   "--threads|x>--threads"
   "--no-such-option>no-such-option")
+# -DEXTRA="case;case": a program's own cases
+if(EXTRA)
+  list(APPEND cases ${EXTRA})
+endif()
 foreach(case IN LISTS cases)
   string(FIND "${case}" ">" gt)
   string(SUBSTRING "${case}" 0 ${gt} argtext)
