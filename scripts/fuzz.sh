@@ -13,9 +13,9 @@ build=${OUROBOROS_FUZZ_BUILD_DIR:-$root/build/fuzz}
 CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DOUROBOROS_FUZZ=ON -DOUROBOROS_BUILD_TESTS=OFF -DOUROBOROS_BUILD_EXAMPLES=OFF \
   -DOUROBOROS_BUILD_BENCHMARKS=OFF -DOUROBOROS_INSTALL=OFF > /dev/null
-cmake --build "$build" --target fuzz_idx fuzz_text fuzz_vae_file
+cmake --build "$build" --target fuzz_idx fuzz_text fuzz_vae_file fuzz_checkpoint
 mkdir -p "$build/artifacts"
-for target in fuzz_idx fuzz_text fuzz_vae_file; do
+for target in fuzz_idx fuzz_text fuzz_vae_file fuzz_checkpoint; do
   work="$build/corpus/$target"
   mkdir -p "$work"
   echo "== $target: ${seconds}s" >&2

@@ -19,6 +19,9 @@
 #define OUROBOROS_FUZZ_ENTRY fuzz_vae_file_entry
 #include "fuzz/fuzz_vae_file.cpp"
 #undef OUROBOROS_FUZZ_ENTRY
+#define OUROBOROS_FUZZ_ENTRY fuzz_checkpoint_entry
+#include "fuzz/fuzz_checkpoint.cpp"
+#undef OUROBOROS_FUZZ_ENTRY
 
 namespace {
 std::size_t replay(const std::string& target, int (*entry)(const std::uint8_t*, std::size_t)) {
@@ -40,4 +43,5 @@ TEST_CASE("fuzz corpora replay without findings", "[fuzz]") {
   CHECK(replay("fuzz_idx", fuzz_idx_entry) >= 4);
   CHECK(replay("fuzz_text", fuzz_text_entry) >= 2);
   CHECK(replay("fuzz_vae_file", fuzz_vae_file_entry) >= 1);
+  CHECK(replay("fuzz_checkpoint", fuzz_checkpoint_entry) >= 7);
 }

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/events.hpp"
 #include "ouroboros/random.hpp"
 
@@ -110,6 +111,7 @@ class categorical {
     for (auto i : small) threshold_[i] = std::numeric_limits<std::uint64_t>::max(), alias_[i] = i;
   }
 
+  friend struct ouro::checkpoint_traits<categorical>;
   std::vector<double> p_;
   std::vector<std::uint64_t> threshold_;
   std::vector<std::uint32_t> alias_;
@@ -162,3 +164,24 @@ struct categorical_fitter {
 };
 
 }  // namespace ouro::models
+
+namespace ouro {
+/// The probabilities, exactly (the alias table is rebuilt from them).
+template <>
+struct checkpoint_traits<models::categorical> {
+  static void save(const models::categorical& m, io::binary_writer& w) {
+    w.put_tag("categorical");
+    w.put_vector(m.probs());
+  }
+  static models::categorical load(io::binary_reader& r) {
+    r.expect_tag("categorical");
+    auto p = r.get_vector<double>("probabilities");
+    for (double v : p)
+      if (!(v >= 0) || !std::isfinite(v)) r.fail("a probability is negative or not finite");
+    models::categorical m(p);  // validates (and renormalises: the exact values are put back)
+    m.p_ = std::move(p);
+    m.build_alias();
+    return m;
+  }
+};
+}  // namespace ouro

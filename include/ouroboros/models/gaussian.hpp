@@ -19,6 +19,7 @@
 #include <immintrin.h>
 #endif
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/events.hpp"
 #include "ouroboros/random.hpp"
 
@@ -270,3 +271,22 @@ struct gaussian_fitter {
 };
 
 }  // namespace ouro::models
+
+namespace ouro {
+/// Mean and variance.
+template <>
+struct checkpoint_traits<models::gaussian> {
+  static void save(const models::gaussian& m, io::binary_writer& w) {
+    w.put_tag("gaussian");
+    w.put_f64(m.mean());
+    w.put_f64(m.variance());
+  }
+  static models::gaussian load(io::binary_reader& r) {
+    r.expect_tag("gaussian");
+    const double mean = r.get_f64("mean"), var = r.get_f64("variance");
+    if (!std::isfinite(mean) || !std::isfinite(var) || var < 0)
+      r.fail("a Gaussian needs a finite mean and a finite, non-negative variance");
+    return models::gaussian(mean, var);
+  }
+};
+}  // namespace ouro

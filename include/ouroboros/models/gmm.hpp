@@ -19,6 +19,7 @@
 #include <immintrin.h>
 #endif
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/detail/fast_math.hpp"
 #include "ouroboros/detail/small_linalg.hpp"
@@ -385,6 +386,7 @@ class gmm {
                       x.shape()[1], d_));
   }
 
+  friend struct ouro::checkpoint_traits<gmm>;
   std::vector<double> w_, mu_;
   std::vector<ouro::detail::sym_matrix> cov_, chol_, prec_chol_;
   std::vector<double> log_det_, log_w_;
@@ -394,3 +396,57 @@ class gmm {
 };
 
 }  // namespace ouro::models
+
+namespace ouro {
+/// Weights, means, covariances (exactly: the derived factors are recomputed from them), the
+/// covariance type and the EM report.
+template <>
+struct checkpoint_traits<models::gmm> {
+  static void save(const models::gmm& m, io::binary_writer& w) {
+    w.put_tag("gmm");
+    w.put_u64(m.dim());
+    w.put_u64(static_cast<std::uint64_t>(m.type()));
+    w.put_vector(m.weights());
+    w.put_vector(m.means());
+    for (std::size_t k = 0; k < m.components(); ++k) w.put_vector(m.covariance(k).a);
+    const auto& rep = m.report();
+    w.put_u64(rep.fitted);
+    w.put_u64(rep.converged);
+    w.put_u64(rep.iterations);
+    w.put_f64(rep.lower_bound);
+    w.put_u64(rep.restart);
+  }
+  static models::gmm load(io::binary_reader& r) {
+    r.expect_tag("gmm");
+    const auto d = r.get_size("dimensions", 1u << 16);
+    const auto type = r.get_size("covariance type", 2);
+    auto w = r.get_vector<double>("weights");
+    auto mu = r.get_vector<double>("means");
+    if (d == 0 || w.empty() || mu.size() != w.size() * d)
+      r.fail("the weights, means and dimension of a mixture do not agree");
+    std::vector<ouro::detail::sym_matrix> cov;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      ouro::detail::sym_matrix S;
+      S.a = r.get_vector<double>("covariance");
+      S.d = d;
+      if (S.a.size() != d * d) r.fail("a covariance of the wrong size");
+      cov.push_back(std::move(S));
+    }
+    models::em_report rep;
+    rep.fitted = r.get_u64("fitted") != 0;
+    rep.converged = r.get_u64("converged") != 0;
+    rep.iterations = r.get_u64("iterations");
+    rep.lower_bound = r.get_f64("lower bound");
+    rep.restart = r.get_u64("restart");
+    try {
+      models::gmm m(w, std::move(mu), std::move(cov), static_cast<models::covariance_type>(type));
+      m.w_ = w;  // the saved weights exactly, not renormalised
+      for (std::size_t k = 0; k < w.size(); ++k) m.log_w_[k] = std::log(w[k]);
+      m.set_report(rep);
+      return m;
+    } catch (const std::invalid_argument& e) {
+      r.fail(e.what());
+    }
+  }
+};
+}  // namespace ouro

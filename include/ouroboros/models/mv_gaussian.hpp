@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/detail/small_linalg.hpp"
 #include "ouroboros/events.hpp"
@@ -203,3 +204,29 @@ struct mv_gaussian_fitter {
 };
 
 }  // namespace ouro::models
+
+namespace ouro {
+/// The mean and the covariance, exactly.
+template <>
+struct checkpoint_traits<models::mv_gaussian> {
+  static void save(const models::mv_gaussian& m, io::binary_writer& w) {
+    w.put_tag("mv_gaussian");
+    const auto& mu = m.mean();
+    w.put_array(std::span<const double>(mu.data(), mu.size()));
+    checkpoint_traits<xt::xtensor<double, 2>>::save(m.covariance(), w);
+  }
+  static models::mv_gaussian load(io::binary_reader& r) {
+    r.expect_tag("mv_gaussian");
+    const auto mu = r.get_vector<double>("mean");
+    auto cov = checkpoint_traits<xt::xtensor<double, 2>>::load(r);
+    models::mv_gaussian::vector_type mean =
+        models::mv_gaussian::vector_type::from_shape({mu.size()});
+    std::copy(mu.begin(), mu.end(), mean.data());
+    try {
+      return models::mv_gaussian(std::move(mean), std::move(cov));
+    } catch (const std::invalid_argument& e) {
+      r.fail(e.what());
+    }
+  }
+};
+}  // namespace ouro

@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/events.hpp"
 #include "ouroboros/random.hpp"
 #include "ouroboros/text/corpus.hpp"
@@ -246,6 +247,7 @@ class ngram_lm {
  private:
   friend struct ngram_fit;
   friend class ngram_generator;
+  friend struct ouro::checkpoint_traits<ngram_lm>;
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   // levels_[k] holds the k-grams (k = 0: the empty context, one entry), sorted by (prefix, last
@@ -320,3 +322,104 @@ struct ngram_fit {
 }  // namespace ouro::models
 
 #include "ouroboros/detail/ngram_impl.hpp"
+
+namespace ouro {
+/// Every array of the trie and the smoothing's settings, exactly.
+template <>
+struct checkpoint_traits<models::ngram_lm> {
+  static void save(const models::ngram_lm& m, io::binary_writer& w) {
+    w.put_tag("ngram");
+    w.put_u64(m.order_);
+    w.put_u64(m.vocab_);
+    w.put_u64(m.training_tokens_);
+    w.put_u64(static_cast<std::uint64_t>(m.smoothing_));
+    w.put_u64(m.max_sentence_length);
+    for (const auto& lv : m.levels_) {
+      w.put_vector(lv.word);
+      w.put_vector(lv.cum);
+      w.put_vector(lv.child);
+      w.put_vector(lv.denom);
+      w.put_vector(lv.lower);
+      w.put_vector(lv.by_weight);
+    }
+    for (const auto& d : m.discounts_) {
+      w.put_f64(d.d1), w.put_f64(d.d2), w.put_f64(d.d3);
+      for (auto n : d.n) w.put_u64(n);
+      w.put_u64(d.fallback);
+    }
+    std::vector<std::uint64_t> distinct(m.distinct_.begin(), m.distinct_.end());
+    w.put_vector(distinct);
+    w.put_vector(m.unigram_order_);
+  }
+  static models::ngram_lm load(io::binary_reader& r) {
+    r.expect_tag("ngram");
+    models::ngram_lm m;
+    m.order_ = r.get_size("order", models::ngram_lm::max_order);
+    m.vocab_ = r.get_size("vocabulary size", std::numeric_limits<text::word_id>::max());
+    m.training_tokens_ = r.get_u64("training tokens");
+    m.smoothing_ = static_cast<models::ngram_smoothing>(r.get_size("smoothing", 3));
+    m.max_sentence_length = r.get_size("maximum sentence length", std::uint64_t{1} << 20);
+    if (m.order_ == 0 || m.vocab_ < 4) r.fail("an n-gram model needs order >= 1 and 4 words");
+    m.levels_.resize(m.order_ + 1);
+    for (std::size_t k = 0; k <= m.order_; ++k) {
+      auto& lv = m.levels_[k];
+      lv.word = r.get_vector<text::word_id>("words");
+      lv.cum = r.get_vector<double>("weights");
+      lv.child = r.get_vector<std::uint32_t>("children");
+      lv.denom = r.get_vector<double>("denominators");
+      lv.lower = r.get_vector<double>("lower-order weights");
+      lv.by_weight = r.get_vector<std::uint32_t>("order by weight");
+    }
+    m.discounts_.resize(m.order_);
+    for (auto& d : m.discounts_) {
+      d.d1 = r.get_f64("D1"), d.d2 = r.get_f64("D2"), d.d3 = r.get_f64("D3");
+      for (auto& n : d.n) n = r.get_u64("count of counts");
+      d.fallback = r.get_u64("fallback") != 0;
+    }
+    const auto distinct = r.get_vector<std::uint64_t>("distinct n-grams");
+    m.distinct_.assign(distinct.begin(), distinct.end());
+    m.unigram_order_ = r.get_vector<text::word_id>("unigram order");
+    check(m, r);
+    return m;
+  }
+
+ private:
+  // the structure every lookup relies on: ranges nest, ids are in the vocabulary
+  static void check(const models::ngram_lm& m, io::binary_reader& r) {
+    const auto& L = m.levels_;
+    if (L[0].word.size() != 1 || L[1].word.size() != m.vocab_) r.fail("malformed trie roots");
+    if (m.distinct_.size() != m.order_ || m.unigram_order_.size() != m.vocab_ - 1)
+      r.fail("malformed n-gram statistics");
+    for (auto w : m.unigram_order_)
+      if (w == 0 || w >= m.vocab_) r.fail("a word id outside the vocabulary");
+    for (std::size_t k = 0; k <= m.order_; ++k) {
+      const auto& lv = L[k];
+      const std::size_t n = lv.word.size();
+      if (k >= 1 && lv.cum.size() != n) r.fail("weights do not match the words");
+      for (auto w : lv.word)
+        if (w >= m.vocab_) r.fail("a word id outside the vocabulary");
+      if (k < m.order_) {
+        if (lv.child.size() != n + 1 || lv.denom.size() != n || lv.lower.size() != n)
+          r.fail("malformed trie level");
+        if (lv.child.front() != 0 || lv.child.back() != L[k + 1].word.size())
+          r.fail("children do not span the next level");
+        for (std::size_t i = 0; i < n; ++i) {
+          if (lv.child[i] > lv.child[i + 1]) r.fail("children ranges decrease");
+          if (!std::isfinite(lv.denom[i]) || !std::isfinite(lv.lower[i]))
+            r.fail("non-finite weight");
+        }
+      }
+      if (k >= 2) {  // each parent's children, permuted within the parent's range
+        if (lv.by_weight.size() != n) r.fail("malformed order by weight");
+        const auto& up = L[k - 1];
+        for (std::size_t p = 0; p + 1 < up.child.size(); ++p)
+          for (std::size_t i = up.child[p]; i < up.child[p + 1]; ++i)
+            if (lv.by_weight[i] < up.child[p] || lv.by_weight[i] >= up.child[p + 1])
+              r.fail("order by weight leaves its context");
+      }
+      for (double c : lv.cum)
+        if (!std::isfinite(c)) r.fail("non-finite weight");
+    }
+  }
+};
+}  // namespace ouro

@@ -28,6 +28,7 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/errors.hpp"
 #include "ouroboros/events.hpp"
@@ -604,3 +605,45 @@ struct vae_fit {
 };
 
 }  // namespace ouro::models
+
+namespace ouro {
+/// The layer sizes, the sampling settings and every parameter, exactly.
+template <class T>
+struct checkpoint_traits<models::vae<T>> {
+  static void save(const models::vae<T>& m, io::binary_writer& w) {
+    w.put_tag("vae");
+    w.put_u64(sizeof(T));
+    w.put_u64(m.shape().input), w.put_u64(m.shape().hidden), w.put_u64(m.shape().latent);
+    w.put_u64(m.binarize_samples);
+    w.put_f64(m.truncation);
+    m.params().visit(
+        [&](const char*, const T* p, std::size_t k) { w.put_array(std::span<const T>(p, k)); });
+  }
+  static models::vae<T> load(io::binary_reader& r) {
+    r.expect_tag("vae");
+    if (r.get_u64("scalar size") != sizeof(T)) r.fail("a VAE of another scalar type");
+    const auto D = r.get_size("input", 1u << 20), H = r.get_size("hidden", 1u << 20),
+               L = r.get_size("latent", 1u << 20);
+    const bool binarize = r.get_u64("binarize") != 0;
+    const double trunc = r.get_f64("truncation");
+    if (D == 0 || H == 0 || L == 0 || !(trunc >= 0)) r.fail("malformed VAE settings");
+    if (double(D) * double(H) * 2 + double(L) * double(H) * 3 > double(std::size_t{1} << 28))
+      r.fail("a VAE of more than 2^28 parameters");
+    // read every tensor before allocating the model
+    std::vector<std::vector<T>> tensors;
+    for (int i = 0; i < 8; ++i) tensors.push_back(r.get_vector<T>("parameters"));
+    models::vae<T> m(models::vae_shape{D, H, L});
+    m.binarize_samples = binarize;
+    m.truncation = trunc;
+    std::size_t i = 0;
+    m.params().visit([&](const char* name, T* p, std::size_t k) {
+      if (tensors[i].size() != k) r.fail(fmt::format("tensor {} has the wrong size", name));
+      for (T v : tensors[i])
+        if (!std::isfinite(v)) r.fail(fmt::format("tensor {} holds a non-finite value", name));
+      std::copy(tensors[i].begin(), tensors[i].end(), p);
+      ++i;
+    });
+    return m;
+  }
+};
+}  // namespace ouro

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/concepts/dataset.hpp"
 #include "ouroboros/errors.hpp"
 
@@ -213,6 +214,31 @@ struct dataset_traits<text::corpus> {
   static void append(dataset& a, const dataset& b) { a.append(b); }
   static std::span<const text::word_id> sample(const dataset& d, std::size_t i) noexcept {
     return d.sentence(i);
+  }
+};
+}  // namespace ouro
+
+namespace ouro {
+/// The word ids and the sentence starts.
+template <>
+struct checkpoint_traits<text::corpus> {
+  static void save(const text::corpus& c, io::binary_writer& w) {
+    w.put_tag("corpus");
+    w.put_vector(c.tokens);
+    std::vector<std::uint64_t> starts(c.starts.begin(), c.starts.end());
+    w.put_vector(starts);
+  }
+  static text::corpus load(io::binary_reader& r) {
+    r.expect_tag("corpus");
+    text::corpus c;
+    c.tokens = r.get_vector<text::word_id>("tokens");
+    const auto starts = r.get_vector<std::uint64_t>("sentence starts");
+    if (starts.empty() || starts.front() != 0 || starts.back() != c.tokens.size())
+      r.fail("sentence starts do not span the tokens");
+    for (std::size_t i = 1; i < starts.size(); ++i)
+      if (starts[i] < starts[i - 1]) r.fail("sentence starts decrease");
+    c.starts.assign(starts.begin(), starts.end());
+    return c;
   }
 };
 }  // namespace ouro
