@@ -67,7 +67,8 @@ struct checkpoint_traits<xt::xtensor<T, 2>> {
     const auto rows = r.get_size("rows", std::uint64_t{1} << 40);
     const auto cols = r.get_size("columns", std::uint64_t{1} << 40);
     const auto v = r.get_vector<T>("matrix");
-    if (v.size() != rows * cols)
+    // (checked by division: the product of two corrupt sizes may wrap around)
+    if ((cols == 0 ? rows != 0 && !v.empty() : rows != v.size() / cols) || rows * cols != v.size())
       r.fail(fmt::format("a {} x {} matrix holds {} values", rows, cols, v.size()));
     auto m = xt::xtensor<T, 2>::from_shape({rows, cols});
     std::copy(v.begin(), v.end(), m.data());

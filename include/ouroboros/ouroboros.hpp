@@ -2,6 +2,7 @@
 // the core (loop, regimes, samplers, 1-D models) does not pull in xtensor or nlohmann_json.
 #pragma once
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/concepts/dataset.hpp"
 #include "ouroboros/concepts/distribution.hpp"
 #include "ouroboros/concepts/fitter.hpp"
@@ -12,6 +13,8 @@
 #include "ouroboros/dataset_xtensor.hpp"
 #include "ouroboros/errors.hpp"
 #include "ouroboros/events.hpp"
+#include "ouroboros/io/atomic_file.hpp"
+#include "ouroboros/io/binary.hpp"
 #include "ouroboros/io/idx.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"

@@ -178,10 +178,14 @@ struct checkpoint_traits<models::categorical> {
     auto p = r.get_vector<double>("probabilities");
     for (double v : p)
       if (!(v >= 0) || !std::isfinite(v)) r.fail("a probability is negative or not finite");
-    models::categorical m(p);  // validates (and renormalises: the exact values are put back)
-    m.p_ = std::move(p);
-    m.build_alias();
-    return m;
+    try {
+      models::categorical m(p);  // validates (and renormalises: the exact values are put back)
+      m.p_ = std::move(p);
+      m.build_alias();
+      return m;
+    } catch (const std::invalid_argument& e) {
+      r.fail(e.what());
+    }
   }
 };
 }  // namespace ouro

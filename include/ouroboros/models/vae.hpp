@@ -296,10 +296,21 @@ class vae {
       const std::size_t B = std::min(batch, n - row);
       workspace w(shape_, B);
       draw_normal(g, w.Z);
-      if (truncation > 0)
+      if (truncation >= 1) {  // rejection from the normal: accepts at least 68% of draws
         for (auto& z : w.Z)
           while (!(std::abs(static_cast<double>(z)) < truncation))
             z = static_cast<T>(standard_normal(g));
+      } else if (truncation > 0) {
+        // a narrow window: a uniform proposal on (-S, S) accepted with probability
+        // exp(-z^2 / 2) >= exp(-1/2)
+        for (auto& z : w.Z) {
+          double x;
+          do {
+            x = (2 * uniform01(g) - 1) * truncation;
+          } while (!(uniform01(g) < std::exp(-0.5 * x * x)));
+          z = static_cast<T>(x);
+        }
+      }
       decode(w);
       for (std::size_t r = 0; r < B; ++r)
         for (std::size_t i = 0; i < D; ++i) {
@@ -626,7 +637,8 @@ struct checkpoint_traits<models::vae<T>> {
                L = r.get_size("latent", 1u << 20);
     const bool binarize = r.get_u64("binarize") != 0;
     const double trunc = r.get_f64("truncation");
-    if (D == 0 || H == 0 || L == 0 || !(trunc >= 0)) r.fail("malformed VAE settings");
+    if (D == 0 || H == 0 || L == 0 || !(trunc >= 0) || !std::isfinite(trunc))
+      r.fail("malformed VAE settings");
     if (double(D) * double(H) * 2 + double(L) * double(H) * 3 > double(std::size_t{1} << 28))
       r.fail("a VAE of more than 2^28 parameters");
     // read every tensor before allocating the model
