@@ -48,6 +48,41 @@ text::corpus random_corpus(std::size_t sentences, std::size_t words, std::uint64
   return c;
 }
 
+/// Draws n tokens with `gen` after `ctx` and checks them against the nucleus of mass top_p of the
+/// weights (weight, word): no draw outside it, and a chi-square of the draws against the
+/// renormalised nucleus below its mean df plus 4 standard deviations sqrt(2 df). Returns the
+/// nucleus size.
+std::size_t check_nucleus(models::ngram_generator& gen, const word_id* ctx,
+                          const std::vector<word_id>& hist,
+                          std::vector<std::pair<double, word_id>> weights, double top_p,
+                          std::size_t n, default_rng& g) {
+  double Z = 0;
+  for (const auto& w : weights) Z += w.first;
+  std::stable_sort(weights.begin(), weights.end(),
+                   [](auto& x, auto& y) { return x.first > y.first; });
+  double acc = 0;
+  std::size_t nuc = 0;
+  while (acc < top_p * Z) acc += weights[nuc++].first;
+  std::vector<double> seen(weights.size() + 3, 0.0);
+  for (std::size_t i = 0; i < n; ++i) seen[gen.next(ctx, hist, g)] += 1;
+  double chi2 = 0, outside = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    const double o = seen[weights[i].second];
+    if (i < nuc) {
+      const double e = weights[i].first / acc * static_cast<double>(n);
+      chi2 += (o - e) * (o - e) / e;
+    } else {
+      outside += o;
+    }
+  }
+  CHECK(outside == 0);
+  REQUIRE(nuc > 1);
+  const double df = static_cast<double>(nuc) - 1;
+  INFO("chi2 " << chi2 << " df " << df << " nucleus " << nuc);
+  CHECK(chi2 < df + 4 * std::sqrt(2 * df));
+  return nuc;
+}
+
 ngram_lm fit(const text::corpus& c, std::size_t order, std::size_t V,
              ngram_smoothing sm = ngram_smoothing::modified_kneser_ney) {
   ngram_fit f;
@@ -396,35 +431,12 @@ TEST_CASE("decoding: top-k, top-p, temperature, greedy and beam search", "[ngram
       d.temperature = temp;
       d.repetition_penalty = pen;
       models::ngram_generator gen(m, d);
-      std::vector<std::pair<double, word_id>> all;
-      double Z = 0;
+      std::vector<std::pair<double, word_id>> weights;
       for (word_id w = 1; w < V; ++w) {
         const bool rep = std::find(hist.begin(), hist.end(), w) != hist.end();
-        const double a = std::pow(p[w], (rep ? pen : 1.0) / temp);
-        all.push_back({a, w});
-        Z += a;
+        weights.push_back({std::pow(p[w], (rep ? pen : 1.0) / temp), w});
       }
-      std::stable_sort(all.begin(), all.end(), [](auto& x, auto& y) { return x.first > y.first; });
-      double acc = 0;
-      std::size_t nuc = 0;
-      while (acc < 0.8 * Z) acc += all[nuc++].first;
-      std::vector<double> seen(V, 0.0);
-      const std::size_t n = 100000;
-      for (std::size_t i = 0; i < n; ++i) seen[gen.next(ctx.data(), hist, g)] += 1;
-      double chi2 = 0, outside = 0;
-      for (std::size_t i = 0; i < all.size(); ++i) {
-        if (i < nuc) {
-          const double e = all[i].first / acc * static_cast<double>(n);
-          chi2 += (seen[all[i].second] - e) * (seen[all[i].second] - e) / e;
-        } else {
-          outside += seen[all[i].second];
-        }
-      }
-      CHECK(outside == 0);
-      REQUIRE(nuc > 1);
-      const double df = static_cast<double>(nuc) - 1;
-      INFO("chi2 " << chi2 << " df " << df);
-      CHECK(chi2 < df + 4 * std::sqrt(2 * df));
+      check_nucleus(gen, ctx.data(), hist, weights, 0.8, 100000, g);
     }
   }
   SECTION("bad settings are refused") {
@@ -557,31 +569,12 @@ TEST_CASE("top-p over a wide nucleus (the dense path at temperature 1)", "[ngram
   m.fill_context(hist, ctx);
   std::vector<double> p;
   m.distribution(ctx.data(), p);
-  std::vector<std::pair<double, word_id>> all;
-  for (word_id w = 1; w < V; ++w) all.push_back({p[w], w});
-  std::stable_sort(all.begin(), all.end(), [](auto& x, auto& y) { return x.first > y.first; });
-  double acc = 0;
-  std::size_t nuc = 0;
-  while (acc < 0.97) acc += all[nuc++].first;
-  REQUIRE(nuc > 64);  // beyond the sparse path's budget
+  std::vector<std::pair<double, word_id>> weights;
+  for (word_id w = 1; w < V; ++w) weights.push_back({p[w], w});
   models::ngram_decoding d;
   d.top_p = 0.97;
   models::ngram_generator gen(m, d);
   default_rng g(8);
-  std::vector<double> seen(V, 0.0);
-  const std::size_t n = 200000;
-  for (std::size_t i = 0; i < n; ++i) seen[gen.next(ctx.data(), hist, g)] += 1;
-  double chi2 = 0, outside = 0;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (i < nuc) {
-      const double e = all[i].first / acc * static_cast<double>(n);
-      chi2 += (seen[all[i].second] - e) * (seen[all[i].second] - e) / e;
-    } else {
-      outside += seen[all[i].second];
-    }
-  }
-  CHECK(outside == 0);
-  const double df = static_cast<double>(nuc) - 1;
-  INFO("chi2 " << chi2 << " df " << df << " nucleus " << nuc);
-  CHECK(chi2 < df + 4 * std::sqrt(2 * df));
+  // beyond the sparse path's budget of 64 words
+  CHECK(check_nucleus(gen, ctx.data(), hist, weights, 0.97, 200000, g) > 64);
 }
