@@ -514,6 +514,18 @@ TEST_CASE("degenerate corpora give events and finite numbers, never NaN", "[ngra
       CHECK_THAT(log.entries()[0].what, Catch::Contains("only 0 of 50 words"));
     }
   }
+  SECTION("a text of markers only: the three-word vocabulary still gives a model") {
+    // found by the text fuzzer: "<s>" alone made the fitter refuse a vocabulary of 3
+    const auto v = text::vocabulary::build(text::sentences{{"<s>"}}, 1);
+    REQUIRE(v.size() == 3);
+    ngram_fit f;
+    f.vocab_size = v.size();
+    event_log log;
+    const auto m = f.fit(v.encode(text::sentences{{"<s>"}, {"</s>", "<s>"}}), log);
+    CHECK(std::isfinite(m.evaluate(v.encode(text::sentences{{"x"}})).perplexity));
+    default_rng g(3);
+    CHECK(m.sample(4, g).sentences() == 4);
+  }
   SECTION("bad input is refused") {
     ngram_fit f;
     f.vocab_size = V;

@@ -65,9 +65,8 @@ inline gram_set sort_unique(const gram_set& in) {
     packed_order<uint128>(in, bits, idx);
   } else {
     std::iota(idx.begin(), idx.end(), 0u);
-    std::stable_sort(idx.begin(), idx.end(), [&](std::uint32_t a, std::uint32_t b) {
-      return less(in.at(a), in.at(b), k);
-    });
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return less(in.at(a), in.at(b), k); });
   }
   gram_set out;
   out.k = k;
@@ -138,10 +137,10 @@ inline ngram_lm ngram_fit::fit(const text::corpus& c, event_log& log) const {
   if (N < 1 || N > ngram_lm::max_order)
     throw std::invalid_argument(fmt::format("ouro::models::ngram_fit: order {} is outside [1, {}]",
                                             N, ngram_lm::max_order));
-  if (V < 4)
+  if (V < 3)
     throw std::invalid_argument(fmt::format(
-        "ouro::models::ngram_fit: vocab_size {} is too small (the three markers and at least one "
-        "word; use text::vocabulary::size())",
+        "ouro::models::ngram_fit: vocab_size {} is too small (at least the three markers; use "
+        "text::vocabulary::size())",
         V));
   if (V > std::numeric_limits<word_id>::max())
     throw std::invalid_argument("ouro::models::ngram_fit: vocab_size does not fit a word id");

@@ -359,7 +359,7 @@ struct checkpoint_traits<models::ngram_lm> {
     m.training_tokens_ = r.get_u64("training tokens");
     m.smoothing_ = static_cast<models::ngram_smoothing>(r.get_size("smoothing", 3));
     m.max_sentence_length = r.get_size("maximum sentence length", std::uint64_t{1} << 20);
-    if (m.order_ == 0 || m.vocab_ < 4) r.fail("an n-gram model needs order >= 1 and 4 words");
+    if (m.order_ == 0 || m.vocab_ < 3) r.fail("an n-gram model needs order >= 1 and 3 words");
     m.levels_.resize(m.order_ + 1);
     for (std::size_t k = 0; k <= m.order_; ++k) {
       auto& lv = m.levels_[k];
