@@ -321,7 +321,7 @@ inline ngram_lm ngram_fit::fit(const text::corpus& c, event_log& log) const {
     lv.by_weight.resize(lv.word.size());
     std::iota(lv.by_weight.begin(), lv.by_weight.end(), std::uint32_t{0});
     const auto weight = [&](std::uint32_t i, std::size_t b) {
-      return lv.cum[i] - (i > b ? lv.cum[i - 1] : 0.0);
+      return ngram_lm::entry_weight(lv, i, b);
     };
     for (std::size_t p = 0; p + 1 < up.child.size(); ++p) {
       const std::size_t b = up.child[p], e = up.child[p + 1];

@@ -164,11 +164,10 @@ class ngram_lm {
   template <Rng G>
   word_id sample_next(const word_id* ctx, G& g) const {
     for (std::size_t k = order_; k >= 1; --k) {
-      const std::size_t node = find_context(ctx, k);
+      const std::size_t node = fitted_context(ctx, k);
       if (node == npos) continue;
       const level& up = levels_[k - 1];
       const double denom = up.denom[node];
-      if (!(denom > 0)) continue;
       const level& lv = levels_[k];
       const std::size_t b = up.child[node], e = up.child[node + 1];
       const double u = uniform01(g) * denom;
@@ -189,11 +188,10 @@ class ngram_lm {
     p.assign(vocab_, 1.0 / static_cast<double>(vocab_ - 1));
     p[bos] = 0;
     for (std::size_t k = 1; k <= order_; ++k) {
-      const std::size_t node = find_context(ctx, k);
+      const std::size_t node = fitted_context(ctx, k);
       if (node == npos) continue;
       const level& up = levels_[k - 1];
       const double denom = up.denom[node];
-      if (!(denom > 0)) continue;
       const double lw = up.lower[node];
       const level& lv = levels_[k];
       if (smoothing_ == ngram_smoothing::add_k) {
@@ -229,15 +227,14 @@ class ngram_lm {
     const double uniform = 1.0 / static_cast<double>(vocab_ - 1);
     double p = uniform;
     for (std::size_t k = 1; k <= order_; ++k) {
-      const std::size_t node = find_context(ctx, k);
+      const std::size_t node = fitted_context(ctx, k);
       if (node == npos) continue;
       const level& up = levels_[k - 1];
       const double denom = up.denom[node];
-      if (!(denom > 0)) continue;
       const level& lv = levels_[k];
       const std::size_t b = up.child[node], e = up.child[node + 1];
       const std::size_t i = find_word(lv, b, e, w);
-      const double weight = i == npos ? 0.0 : lv.cum[i] - (i > b ? lv.cum[i - 1] : 0.0);
+      const double weight = i == npos ? 0.0 : entry_weight(lv, i, b);
       const double lower = smoothing_ == ngram_smoothing::add_k ? uniform : p;
       p = weight / denom + up.lower[node] * lower;
     }
@@ -281,6 +278,19 @@ class ngram_lm {
       if (node == npos) return npos;
     }
     return node;
+  }
+
+  /// The context entry for order k (the last k - 1 tokens of the window) if that order has a
+  /// fitted distribution there (seen as a context: denominator > 0), or npos.
+  std::size_t fitted_context(const word_id* ctx, std::size_t k) const {
+    const std::size_t node = find_context(ctx, k);
+    return node != npos && levels_[k - 1].denom[node] > 0 ? node : npos;
+  }
+
+  /// The weight of entry i of a level whose parent's range starts at `first` (the cumulative
+  /// weights restart at each parent).
+  static double entry_weight(const level& lv, std::size_t i, std::size_t first) {
+    return lv.cum[i] - (i > first ? lv.cum[i - 1] : 0.0);
   }
 
   void check_word(word_id w) const {

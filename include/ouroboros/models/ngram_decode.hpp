@@ -381,10 +381,9 @@ class ngram_generator {
     over_budget_ = false;
     double mult = 1.0;
     for (std::size_t order = m.order(); order >= 1; --order) {
-      const auto node = m.find_context(ctx, order);
+      const auto node = m.fitted_context(ctx, order);
       if (node == ngram_lm::npos) continue;
       const auto& up = m.levels_[order - 1];
-      if (!(up.denom[node] > 0)) continue;
       const double coef = mult / up.denom[node];
       mult *= up.lower[node];
       if (order == 1)
@@ -408,8 +407,7 @@ class ngram_generator {
         const word_id u = m.unigram_order_[L.pos];
         return l1.cum[u] - (u > 0 ? l1.cum[u - 1] : 0.0);
       }
-      const std::uint32_t i = L.lv->by_weight[L.pos];
-      return L.lv->cum[i] - (i > L.base ? L.lv->cum[i - 1] : 0.0);
+      return ngram_lm::entry_weight(*L.lv, L.lv->by_weight[L.pos], L.base);
     };
     const auto heap_less = [](const std::pair<double, word_id>& x,
                               const std::pair<double, word_id>& y) {
