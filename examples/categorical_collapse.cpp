@@ -108,11 +108,9 @@ int main(int argc, char** argv) {
   const bool theory_applies = pseudocount == 0 && o.regime == "replace";
 
   const std::filesystem::path out = o.out;
-  std::filesystem::create_directories(out);
   const std::size_t K = probs.size();
   const std::size_t rows = o.samples.size() * o.generations * o.replicates * (3 + K);
-  std::optional<ouro::io::tidy_csv_stream> tidy;
-  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+  examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   const auto t0 = std::chrono::steady_clock::now();
   try {
@@ -126,7 +124,8 @@ int main(int argc, char** argv) {
                                 metrics::support_size{},
                                 metrics::fixed_states{K}};
       for (std::size_t M : o.samples) {
-        const run_options opt = examples::run_options_for(o, M, kName, tidy ? &*tidy : nullptr);
+        if (examples::session::interrupted(res)) break;
+        const run_options opt = session.run_options_for(M);
         run_result run = loop.run(from_truth(models::categorical{probs}), opt);
         if (theory_applies) {
           std::vector<double> h;
@@ -138,11 +137,13 @@ int main(int argc, char** argv) {
       }
     });
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    examples::write_outputs(out, kName, res, tidy ? &*tidy : nullptr);
+    examples::write_outputs(out, kName, res);
+    session.finish_tidy(res);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
+  if (examples::session::interrupted(res)) return session.interrupted_exit();
 
   fmt::print("categorical_collapse: {} states, H_0 = {:.6g}, regime {}, {} replicates, {:.2f}s\n",
              K, h0, o.regime, o.replicates, res.seconds);

@@ -103,10 +103,8 @@ int main(int argc, char** argv) {
   for (auto& p : examples::regime_params(o)) res.config.push_back(p);
 
   const std::filesystem::path out = o.out;
-  std::filesystem::create_directories(out);
   const std::size_t rows = o.samples.size() * o.generations * o.replicates * 6;
-  std::optional<ouro::io::tidy_csv_stream> tidy;
-  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+  examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   const auto t0 = std::chrono::steady_clock::now();
   auto run_all = [&]<class Est>(Est) {
@@ -124,7 +122,8 @@ int main(int argc, char** argv) {
                                 metrics::mean_sq_error{},
                                 metrics::w2_sq{}};
       for (std::size_t M : o.samples) {
-        const run_options opt = examples::run_options_for(o, M, kName, tidy ? &*tidy : nullptr);
+        if (examples::session::interrupted(res)) break;
+        const run_options opt = session.run_options_for(M);
         run_result run = loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
         if (theory_regime)
           for (const auto& name : run.metric_names) {
@@ -147,11 +146,13 @@ int main(int argc, char** argv) {
       run_all(ouro::models::unbiased{});
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    examples::write_outputs(out, kName, res, tidy ? &*tidy : nullptr);
+    examples::write_outputs(out, kName, res);
+    session.finish_tidy(res);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
+  if (examples::session::interrupted(res)) return session.interrupted_exit();
 
   fmt::print("gaussian_collapse: {} estimator, regime {}, {} replicates, {:.2f}s\n", estimator,
              o.regime, o.replicates, res.seconds);
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
   std::filesystem::remove(out / fmt::format("{}.png", kName));
   examples::render(o, out / fmt::format("{}.gp", kName));
   fmt::print("\nresults in {}/: {}.json, {}_summary.csv, {}_theory.csv{}{}\n", out.string(), kName,
-             kName, kName, tidy ? fmt::format(", {}.csv", kName) : "",
+             kName, kName, session.has_tidy() ? fmt::format(", {}.csv", kName) : "",
              std::filesystem::exists(out / fmt::format("{}.png", kName))
                  ? fmt::format(", {}.png", kName)
                  : "");

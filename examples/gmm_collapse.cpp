@@ -196,16 +196,31 @@ int main(int argc, char** argv) {
   const auto heldout = truth.sample(2000, held_rng);
 
   const std::filesystem::path out = o.out;
-  std::filesystem::create_directories(out);
   const std::size_t rows = o.samples.size() * o.generations * o.replicates * 9;
-  std::optional<ouro::io::tidy_csv_stream> tidy;
-  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+  examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   std::set<std::size_t> snap_at;
   for (std::size_t g : {0, 50, 100, 150, 200, 350, 1000, 2000})
     if (g < o.generations) snap_at.insert(g);
   snap_at.insert(o.generations - 1);
   std::vector<snapshot> snaps;
+  session.add_part({"snapshots",
+                    [&](ouro::io::binary_writer& w) {
+                      w.put_u64(snaps.size());
+                      for (const auto& s : snaps) {
+                        w.put_string(s.run);
+                        w.put_u64(s.generation);
+                        ouro::checkpoint_traits<gmm>::save(s.model, w);
+                      }
+                    },
+                    [&](ouro::io::binary_reader& r) {
+                      const auto n = r.get_size("snapshots", 1u << 20);
+                      for (std::size_t i = 0; i < n; ++i) {
+                        auto run = r.get_string("snapshot run");
+                        const auto g = r.get_size("snapshot generation", std::uint64_t{1} << 48);
+                        snaps.push_back({std::move(run), g, ouro::checkpoint_traits<gmm>::load(r)});
+                      }
+                    }});
 
   const auto t0 = std::chrono::steady_clock::now();
   auto run_all = [&]<class Init>(Init) {
@@ -223,7 +238,8 @@ int main(int argc, char** argv) {
                                 metrics::mean_norm{},
                                 metrics::tail_mass_gmm::make(truth)};
       for (std::size_t M : o.samples) {
-        const run_options opt = examples::run_options_for(o, M, kName, tidy ? &*tidy : nullptr);
+        if (examples::session::interrupted(res)) break;
+        const run_options opt = session.run_options_for(M);
         res.runs.push_back(loop.run(from_truth(truth), opt,
                                     [&](std::size_t g, std::span<const models::gmm* const> ms) {
                                       if (snap_at.count(g) && ms[0])
@@ -247,11 +263,12 @@ int main(int argc, char** argv) {
                                 ouro::io::results_json(res, extra).dump(1) + "\n");
     ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
                                 ouro::io::summary_csv(res));
-    if (tidy) tidy->commit();
+    session.finish_tidy(res);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
+  if (examples::session::interrupted(res)) return session.interrupted_exit();
 
   fmt::print(
       "gmm_collapse: truth {}, K = {}, {} covariances, init {}, regime {}, {} replicates, "

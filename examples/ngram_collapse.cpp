@@ -232,10 +232,8 @@ int main(int argc, char** argv) {
                 {"regime", o.regime}};
 
   const std::filesystem::path out = o.out;
-  std::filesystem::create_directories(out);
   const std::size_t rows = o.samples.size() * fractions.size() * o.generations * o.replicates * 9;
-  std::optional<ouro::io::tidy_csv_stream> tidy;
-  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+  examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   std::vector<std::size_t> hist_gens;
   for (std::size_t g : {std::size_t{0}, std::size_t{1}, o.generations / 2, o.generations - 1})
@@ -243,6 +241,24 @@ int main(int argc, char** argv) {
       hist_gens.push_back(g);
   auto keep = std::make_shared<ouro::metrics::generated_perplexity::collector>();
   keep->generations = hist_gens;
+  session.add_part(
+      {"generated_perplexities",
+       [&](ouro::io::binary_writer& w) {
+         w.put_u64(keep->kept.size());
+         for (const auto& e : keep->kept) {
+           w.put_string(e.run);
+           w.put_u64(e.generation);
+           w.put_vector(e.perplexities);
+         }
+       },
+       [&](ouro::io::binary_reader& r) {
+         const auto n = r.get_size("kept generations", 1u << 20);
+         for (std::size_t i = 0; i < n; ++i) {
+           auto run = r.get_string("run");
+           const auto g = r.get_size("generation", std::uint64_t{1} << 48);
+           keep->kept.push_back({std::move(run), g, r.get_vector<double>("perplexities")});
+         }
+       }});
 
   ouro::models::ngram_fit fit;
   fit.order = order;
@@ -260,6 +276,7 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     for (std::size_t M : o.samples) {
+      if (examples::session::interrupted(res)) break;
       corpus train;
       if (M == 0 || M >= full_train.sentences()) {
         train = full_train;
@@ -274,6 +291,7 @@ int main(int argc, char** argv) {
                                        : ouro::sample::ngram_text::mode::sentences;
       sampler.prompts = std::make_shared<const corpus>(train);
       for (double f : fractions) {
+        if (examples::session::interrupted(res)) break;
         examples::common_options of = o;
         of.real_fraction = f;
         of.real_source = "fixed";
@@ -289,8 +307,7 @@ int main(int argc, char** argv) {
                                     metrics::unigram_entropy{},
                                     metrics::ngram_tail_mass::make(train, vocab.size()),
                                     metrics::generated_perplexity{keep}};
-          run_options opt =
-              examples::run_options_for(o, train.sentences(), kName, tidy ? &*tidy : nullptr);
+          run_options opt = session.run_options_for(train.sentences());
           opt.label = o.regime == "mix" ? fmt::format("real={:g}", f) : o.regime;
           if (o.samples.size() > 1)
             opt.label = fmt::format("M={},{}", train.sentences(), opt.label);
@@ -307,11 +324,12 @@ int main(int argc, char** argv) {
     ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
                                 ouro::io::summary_csv(res));
     ouro::io::write_file_atomic(out / "ngram_generated_perplexity.csv", histogram_csv(*keep));
-    if (tidy) tidy->commit();
+    session.finish_tidy(res);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
+  if (examples::session::interrupted(res)) return session.interrupted_exit();
 
   fmt::print(
       "ngram_collapse: order {}, {} smoothing, vocabulary {}, mode {}, decoding {}, {} "

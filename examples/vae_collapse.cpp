@@ -174,10 +174,8 @@ int main(int argc, char** argv) {
   for (auto& p : examples::regime_params(o)) res.config.push_back(p);
 
   const std::filesystem::path out = o.out;
-  std::filesystem::create_directories(out);
   const std::size_t rows = o.samples.size() * o.generations * o.replicates * 15;
-  std::optional<ouro::io::tidy_csv_stream> tidy;
-  if (examples::write_tidy(o, rows)) tidy.emplace(out / fmt::format("{}.csv", kName));
+  examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   ouro::models::vae_fit<float> fit;
   fit.shape = {D, hidden, latent};
@@ -189,6 +187,25 @@ int main(int argc, char** argv) {
   ouro::metrics::generated_digits<float> gen_metric{
       ouro::metrics::knn_classifier(train_set.images, train_set.labels, 5), gen_samples, 200};
   std::vector<sample_row> sample_rows;
+  session.add_part(
+      {"sample_rows",
+       [&](ouro::io::binary_writer& w) {
+         w.put_u64(sample_rows.size());
+         for (const auto& s : sample_rows) {
+           w.put_string(s.run);
+           w.put_u64(s.generation);
+           ouro::checkpoint_traits<xt::xtensor<float, 2>>::save(s.digits, w);
+         }
+       },
+       [&](ouro::io::binary_reader& r) {
+         const auto n = r.get_size("sample rows", 1u << 20);
+         for (std::size_t i = 0; i < n; ++i) {
+           auto run = r.get_string("run");
+           const auto g = r.get_size("generation", std::uint64_t{1} << 48);
+           sample_rows.push_back(
+               {std::move(run), g, ouro::checkpoint_traits<xt::xtensor<float, 2>>::load(r)});
+         }
+       }});
 
   const auto t0 = std::chrono::steady_clock::now();
   try {
@@ -197,13 +214,14 @@ int main(int argc, char** argv) {
       auto loop = collapse_loop{fit, sample::ancestral{}, regime,
                                 metrics::test_nelbo<float>{test_set.images}, gen_metric};
       for (std::size_t M : o.samples) {
+        if (examples::session::interrupted(res)) break;
         xt::xtensor<float, 2> train = train_set.images;
         if (M != 0 && M < train_set.size()) {
           train = xt::xtensor<float, 2>::from_shape({M, D});
           std::copy_n(train_set.images.data(), M * D, train.data());
         }
         const std::size_t m = train.shape()[0];
-        run_options opt = examples::run_options_for(o, m, kName, tidy ? &*tidy : nullptr);
+        run_options opt = session.run_options_for(m);
         res.runs.push_back(
             loop.run(from_data(train), opt, [&](std::size_t g, std::span<const model* const> ms) {
               if (!ms[0]) return;
@@ -219,12 +237,13 @@ int main(int argc, char** argv) {
                                 ouro::io::results_json(res).dump(1) + "\n");
     ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
                                 ouro::io::summary_csv(res));
-    if (tidy) tidy->commit();
+    session.finish_tidy(res);
     write_samples_png(out / "vae_samples.png", sample_rows, all.rows);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
+  if (examples::session::interrupted(res)) return session.interrupted_exit();
 
   fmt::print(
       "vae_collapse: {} epochs per generation, {}-{}-{}, regime {}, {} replicates, {:.1f}s\n",

@@ -7,6 +7,9 @@ set(cases
   "--regime|sideways>--regime"
   "--real-fraction|1.5>--real-fraction"
   "--threads|x>--threads"
+  "--checkpoint-every|-1>--checkpoint-every"
+  "--checkpoint-interval|-5>--checkpoint-interval"
+  "--resume|--checkpoint-every|0>--resume"
   "--no-such-option>no-such-option")
 # -DEXTRA="case;case": a program's own cases
 if(EXTRA)
@@ -34,3 +37,31 @@ foreach(case IN LISTS cases)
   endif()
   message(STATUS "'${argtext}' -> ${e}")
 endforeach()
+
+# --resume with other options than the checkpoint's: exit status 2, naming the option that
+# differs; a damaged checkpoint: exit status 1, saying so. (-DNO_RESUME_CASES=ON for programs
+# that cannot run here: they need data.)
+if(NO_RESUME_CASES)
+  return()
+endif()
+set(ck ${OUT}_resume)
+file(REMOVE_RECURSE ${ck})
+execute_process(COMMAND ${PROGRAM} --quick --generations 3 --no-plot --out ${ck}
+  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the run before the resume cases failed: ${rc}")
+endif()
+execute_process(COMMAND ${PROGRAM} --quick --generations 4 --no-plot --resume --out ${ck}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "other settings.*generations=3.*generations=4")
+  message(FATAL_ERROR "--resume with other options: exit status ${rc}, message ${err}")
+endif()
+message(STATUS "--resume with other options -> ${err}")
+file(GLOB ckpt ${ck}/*.ckpt)
+execute_process(COMMAND truncate -s -100 ${ckpt})  # the last 100 bytes lost
+execute_process(COMMAND ${PROGRAM} --quick --generations 3 --no-plot --resume --out ${ck}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "checkpoint")
+  message(FATAL_ERROR "--resume from a damaged checkpoint: exit status ${rc}, message ${err}")
+endif()
+message(STATUS "--resume from a damaged checkpoint -> ${err}")

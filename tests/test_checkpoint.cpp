@@ -1,13 +1,23 @@
 // Checkpoints of the reference models and datasets: a model read back is the same bit for bit
 // (its bytes, its samples and its likelihoods); every truncation and corruption of a checkpoint
-// is refused with ouro::data_error, never a crash.
+// is refused with ouro::data_error, never a crash. A run interrupted and resumed from a
+// checkpoint_store ends with the results of an uninterrupted run, bit for bit.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "ouroboros/checkpoint.hpp"
+#include "ouroboros/checkpoint_store.hpp"
+#include "ouroboros/loop.hpp"
+#include "ouroboros/metrics/gaussian.hpp"
+#include "ouroboros/metrics/gmm.hpp"
 #include "ouroboros/models/categorical.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/gmm.hpp"
@@ -15,6 +25,8 @@
 #include "ouroboros/models/mv_gaussian.hpp"
 #include "ouroboros/models/ngram.hpp"
 #include "ouroboros/models/vae.hpp"
+#include "ouroboros/regimes.hpp"
+#include "ouroboros/samplers.hpp"
 
 using namespace ouro;
 
@@ -138,4 +150,194 @@ TEST_CASE("checkpoints: VAE", "[checkpoint]") {
   refuses_damage<models::vae<float>>(to_checkpoint(m));
   CHECK_THROWS_WITH(from_checkpoint<models::vae<double>>(to_checkpoint(m), "t"),
                     Catch::Contains("another scalar type"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resuming a run of collapse_loop from a checkpoint_store.
+
+namespace {
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+/// The results that a resumed run must reproduce exactly (its timing aside).
+void same_results(const run_result& a, const run_result& b) {
+  CHECK(a.generations == b.generations);
+  CHECK(a.replicates == b.replicates);
+  CHECK(a.metric_names == b.metric_names);
+  CHECK(same_bits(a.values, b.values));
+  CHECK(a.events == b.events);
+  CHECK(a.events_dropped == b.events_dropped);
+  REQUIRE(a.summary.size() == b.summary.size());
+  for (std::size_t k = 0; k < a.summary.size(); ++k) {
+    CHECK(a.summary[k].generation == b.summary[k].generation);
+    CHECK(same_bits(a.summary[k].mean, b.summary[k].mean));
+    CHECK(same_bits(a.summary[k].sd, b.summary[k].sd));
+    CHECK(same_bits(a.summary[k].median, b.summary[k].median));
+  }
+}
+
+struct temp_file {
+  std::filesystem::path path;
+  explicit temp_file(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / name) {
+    std::filesystem::remove(path);
+  }
+  ~temp_file() { std::filesystem::remove(path); }
+};
+
+/// Runs `opt` to the end, interrupted after each of the generations in `stops` and resumed from
+/// the checkpoint each time; returns the final result and checks the interrupted ones.
+template <class Loop, class Source>
+run_result run_interrupted(const Loop& loop, const Source& src, run_options opt,
+                           const std::filesystem::path& file, std::vector<std::size_t> stops,
+                           checkpoint_schedule schedule = {}) {
+  bool fresh = true;  // the first run starts afresh, the others resume
+  for (std::size_t s : stops) {
+    checkpoint_store store(file, "fingerprint", !fresh, schedule);
+    fresh = false;
+    std::atomic<bool> flag{false};
+    run_options o = opt;
+    o.checkpoint = &store;
+    o.interrupt = &flag;
+    std::size_t first_seen = opt.generations;
+    o.observers.push_back([&flag, &first_seen, s](const generation_report& r) {
+      first_seen = std::min(first_seen, r.generation);
+      if (r.generation + 1 >= s) flag = true;
+      return observer_action::proceed;
+    });
+    const std::size_t resumed_at = store.in_progress() ? store.in_progress()->second : 0;
+    const run_result part = loop.run(src, o);
+    CHECK(part.interrupted);
+    CHECK(part.generations < opt.generations);
+    CHECK(first_seen + 1 == std::max<std::size_t>(resumed_at, 1));  // it did not start again
+  }
+  checkpoint_store store(file, "fingerprint", true, schedule);
+  REQUIRE(store.in_progress());
+  const std::size_t resumed_at = store.in_progress()->second;
+  CHECK(resumed_at > 0);
+  run_options o = opt;
+  o.checkpoint = &store;
+  std::size_t first_seen = opt.generations;
+  o.observers.push_back([&first_seen](const generation_report& r) {
+    first_seen = std::min(first_seen, r.generation);
+    return observer_action::proceed;
+  });
+  run_result r = loop.run(src, o);
+  CHECK_FALSE(r.interrupted);
+  CHECK(first_seen + 1 == resumed_at);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("resume: a Gaussian run interrupted three times ends as an uninterrupted one",
+          "[checkpoint][resume]") {
+  temp_file file("ouroboros_test_resume_gaussian.ckpt");
+  run_options opt;
+  opt.generations = 30;
+  opt.replicates = 16;
+  opt.samples = schedule::constant{10};
+  opt.seed = 7;
+  opt.threads = 2;
+  opt.keep = keep_values::all;
+  auto check_regime = [&](auto regime) {
+    auto loop = collapse_loop{models::gaussian_fitter<models::unbiased>{}, sample::ancestral{},
+                              regime, metrics::variance{}, metrics::w2_sq{}};
+    const auto src = from_truth(models::gaussian{0, 1});
+    const run_result whole = loop.run(src, opt);
+    const run_result resumed = run_interrupted(loop, src, opt, file.path, {3, 11, 20});
+    same_results(whole, resumed);
+    // resumed with another thread count, checkpoints every 4 generations only
+    run_options one = opt;
+    one.threads = 1;
+    same_results(whole, run_interrupted(loop, src, one, file.path, {5, 9}, {4, 0}));
+  };
+  SECTION("replace") {
+    check_regime(regime::replace{});
+  }
+  SECTION("accumulate") {
+    check_regime(regime::accumulate{});
+  }
+  SECTION("accumulate_subsample") {
+    check_regime(regime::accumulate_subsample{15});
+  }
+  SECTION("mix") {
+    check_regime(regime::mix{0.3});
+  }
+}
+
+TEST_CASE("resume: a Gaussian mixture run with warm starts", "[checkpoint][resume]") {
+  temp_file file("ouroboros_test_resume_gmm.ckpt");
+  run_options opt;
+  opt.generations = 12;
+  opt.replicates = 4;
+  opt.samples = schedule::constant{40};
+  opt.seed = 3;
+  opt.keep = keep_values::all;
+  models::em_fit<models::init::kmeans> fit;
+  fit.components = 2;
+  auto loop = collapse_loop{fit, sample::ancestral{}, regime::replace{}, metrics::total_variance{},
+                            metrics::l2_distance_to_first{}};
+  const models::gmm truth({1.0}, {0.0, 0.0}, {detail::sym_matrix::identity(2)});
+  const auto src = from_truth(truth);
+  same_results(loop.run(src, opt), run_interrupted(loop, src, opt, file.path, {1, 6}));
+}
+
+TEST_CASE("resume: completed runs come back from the file, refusals", "[checkpoint][resume]") {
+  temp_file file("ouroboros_test_resume_store.ckpt");
+  auto loop = collapse_loop{models::gaussian_fitter<models::unbiased>{}, sample::ancestral{},
+                            regime::replace{}, metrics::variance{}};
+  const auto src = from_truth(models::gaussian{0, 1});
+  run_options opt;
+  opt.generations = 5;
+  opt.replicates = 3;
+  opt.keep = keep_values::all;
+  run_result first;
+  {
+    checkpoint_store store(file.path, "fp", false);
+    opt.checkpoint = &store;
+    first = loop.run(src, opt);
+    same_results(first, loop.run(src, opt));  // the same label again: the completed run
+    CHECK_THROWS_AS(store.complete(first), config_error);
+  }
+  {
+    checkpoint_store store(file.path, "fp", true);
+    CHECK(store.resumed());
+    CHECK(store.completed_runs() == 1);
+    opt.checkpoint = &store;
+    int hooked = 0;
+    const run_result again = loop.run(
+        src, opt, [&](std::size_t, std::span<const models::gaussian* const>) { ++hooked; });
+    same_results(first, again);
+    CHECK(hooked == 0);
+  }
+  CHECK_THROWS_AS(checkpoint_store(file.path, "other options", true), config_error);
+  std::string bytes;
+  {
+    std::ifstream in(file.path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  for (std::size_t at : {std::size_t{3}, bytes.size() / 2, bytes.size() - 1}) {
+    std::string damaged = bytes;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+    io::write_file_atomic(file.path, damaged);
+    CHECK_THROWS_AS(checkpoint_store(file.path, "fp", true), data_error);
+  }
+  io::write_file_atomic(file.path, bytes.substr(0, bytes.size() / 3));
+  CHECK_THROWS_AS(checkpoint_store(file.path, "fp", true), data_error);
+  // without resume, an old checkpoint is removed
+  { checkpoint_store store(file.path, "fp", false); }
+  CHECK_FALSE(std::filesystem::exists(file.path));
+  // a part the checkpoint lacks
+  {
+    checkpoint_store store(file.path, "fp", false);
+    opt.checkpoint = &store;
+    (void)loop.run(src, opt);
+  }
+  checkpoint_store store(file.path, "fp", true);
+  CHECK_THROWS_AS(store.add_part({"missing", [](io::binary_writer&) {}, [](io::binary_reader&) {}}),
+                  data_error);
 }

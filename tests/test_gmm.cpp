@@ -389,3 +389,42 @@ TEST_CASE("EM gives the same model with 1 and 2 threads", "[gmm][em][determinism
   CHECK(one.covariances() == two.covariances());
   CHECK(one.report().lower_bound == two.report().lower_bound);
 }
+
+TEST_CASE("property: EM survives degenerate data at any scale without NaN", "[gmm][degenerate]") {
+  models::em_fit<> fit;
+  fit.components = 2;
+  fit.max_iter = 100;
+  const gmm truth({1.0}, {0.0, 0.0}, {sm::identity(2)});
+  auto loop = collapse_loop{fit,
+                            sample::ancestral{},
+                            regime::replace{},
+                            metrics::total_variance{},
+                            metrics::component_std{},
+                            metrics::l2_distance{truth},
+                            metrics::mean_norm{}};
+  auto no_nan = [&](const xt::xtensor<double, 2>& data, const std::string& what) {
+    INFO(what);
+    run_options opt;
+    opt.generations = 4;
+    opt.replicates = 2;
+    opt.samples = schedule::constant{std::max<std::size_t>(data.shape()[0], 2)};
+    run_result r;
+    REQUIRE_NOTHROW(r = loop.run(from_data(data), opt));
+    for (const auto& s : r.summary)
+      for (const auto* col : {&s.mean, &s.median, &s.sd, &s.ci95_lo})
+        for (double v : *col) {
+          INFO(s.name);
+          CHECK_FALSE(std::isnan(v));
+        }
+  };
+  auto equal = xt::xtensor<double, 2>::from_shape({30, 2});
+  std::fill(equal.begin(), equal.end(), 7.0);
+  no_nan(equal, "all equal");
+  no_nan(xt::xtensor<double, 2>{{1.0, -1.0}}, "a single point");
+  default_rng g(8);
+  for (double scale : {1e-300, 1e-150, 1e-20, 1e20, 1e150, 1e300}) {
+    auto x = truth.sample(60, g);
+    for (auto& v : x) v *= scale;
+    no_nan(x, fmt::format("scale {:g}", scale));
+  }
+}

@@ -258,3 +258,78 @@ TEST_CASE("theory: closed forms at known points", "[theory]") {
   CHECK(*theory::expected_w2_sq(10, 10000, estimator::mle) <= 2);
   CHECK(theory::expected_heterozygosity(0.5, 10, 2) == Approx(0.405));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Property: degenerate data (all points equal, a single point, huge and tiny scales) never crash
+// a run and never put NaN into its results.
+
+namespace {
+/// Runs `loop` for a few generations on `data` and checks that no summary value is NaN.
+template <class Loop, class D>
+void no_nan_in_run(const Loop& loop, const D& data, const std::string& what) {
+  INFO(what);
+  run_options opt;
+  opt.label = what;
+  opt.generations = 4;
+  opt.replicates = 2;
+  opt.samples = schedule::constant{std::max<std::size_t>(dataset_size(data), 1)};
+  run_result r;
+  REQUIRE_NOTHROW(r = loop.run(from_data(data), opt));
+  CHECK(r.generations == 4);
+  for (const auto& s : r.summary)
+    for (const auto* col : {&s.mean, &s.median, &s.sd})
+      for (double v : *col) {
+        INFO(s.name);
+        CHECK_FALSE(std::isnan(v));
+      }
+}
+const double degenerate_scales[] = {1e-300, 1e-150, 1e-20, 1e20, 1e150, 1e300};
+}  // namespace
+
+TEST_CASE("property: the Gaussian models survive degenerate data without NaN",
+          "[models][degenerate]") {
+  auto check = [](auto est) {
+    using E = decltype(est);
+    auto loop = collapse_loop{
+        models::gaussian_fitter<E>{}, sample::ancestral{}, regime::replace{},     metrics::mean{},
+        metrics::variance{},          metrics::w2_sq{},    metrics::kl_to_truth{}};
+    no_nan_in_run(loop, std::vector<double>(20, 3.5), "all equal");
+    no_nan_in_run(loop, std::vector<double>{2.0}, "a single point");
+    default_rng g(4);
+    for (double s : degenerate_scales) {
+      std::vector<double> x(30);
+      for (auto& v : x) v = s * standard_normal(g);
+      no_nan_in_run(loop, x, fmt::format("scale {:g}", s));
+    }
+  };
+  check(models::unbiased{});
+  check(models::mle{});
+}
+
+TEST_CASE("property: the multivariate Gaussian survives degenerate data without NaN",
+          "[models][degenerate]") {
+  auto loop = collapse_loop{models::mv_gaussian_fitter{}, sample::ancestral{}, regime::replace{},
+                            metrics::trace_covariance{}};
+  auto equal = xt::xtensor<double, 2>::from_shape({20, 3});
+  std::fill(equal.begin(), equal.end(), -1.25);
+  no_nan_in_run(loop, equal, "all equal");
+  no_nan_in_run(loop, xt::xtensor<double, 2>{{1.0, 2.0, 3.0}}, "a single point");
+  default_rng g(5);
+  for (double s : degenerate_scales) {
+    auto x = xt::xtensor<double, 2>::from_shape({40, 3});
+    for (auto& v : x) v = s * standard_normal(g);
+    no_nan_in_run(loop, x, fmt::format("scale {:g}", s));
+  }
+}
+
+TEST_CASE("property: the categorical model survives degenerate data without NaN",
+          "[models][degenerate]") {
+  auto loop = collapse_loop{models::categorical_fitter{5, 0.0},
+                            sample::ancestral{},
+                            regime::replace{},
+                            metrics::entropy{},
+                            metrics::heterozygosity{},
+                            metrics::support_size{}};
+  no_nan_in_run(loop, std::vector<std::uint32_t>(30, 2), "all equal");
+  no_nan_in_run(loop, std::vector<std::uint32_t>{4}, "a single point");
+}

@@ -3,14 +3,19 @@
 // This is example code, not part of the library: it prints, and it exits.
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -18,6 +23,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "ouroboros/checkpoint_store.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/regimes.hpp"
@@ -39,6 +45,9 @@ struct common_options {
   bool quick = false;
   bool write_replicates = false;
   bool no_plot = false;
+  std::size_t checkpoint_every = 1;
+  double checkpoint_interval = 10;
+  bool resume = false;
 };
 
 /// Registers the common options. The defaults in `o` are shown in --help; `quick` describes the
@@ -84,6 +93,24 @@ inline void add_common_options(CLI::App& app, common_options& o, const std::stri
                "Write every replicate's values to <name>.csv even beyond 1,000,000 rows (by "
                "default they are written only up to that many)");
   app.add_flag("--no-plot", o.no_plot, "Do not render figures with gnuplot");
+  app.add_option("--checkpoint-every", o.checkpoint_every,
+                 "Save a checkpoint into --out after every K-th generation (0: none); a run "
+                 "killed at any moment continues with --resume")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100'000'000}))
+      ->capture_default_str();
+  app.add_option("--checkpoint-interval", o.checkpoint_interval,
+                 "Seconds at least between two checkpoints (0: after every K-th generation "
+                 "exactly)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_flag("--resume", o.resume,
+               "Continue the run recorded in --out from its last checkpoint; give the options "
+               "of the first run (--threads may differ). Without a checkpoint it starts afresh");
+  app.final_callback([&o] {
+    if (o.resume && o.checkpoint_every == 0)
+      throw CLI::ValidationError("--resume",
+                                 "needs checkpoints: --checkpoint-every must be at least 1");
+  });
 }
 
 /// Parses the command line. Help goes to stdout (exit 0); a bad argument gets one line on stderr
@@ -201,14 +228,48 @@ inline void stamp(ouro::results& res, const common_options& o, unsigned threads_
 }
 
 /// Runs gnuplot on a script, unless --no-plot. Without gnuplot it says so once and returns false.
+/// Figures appear atomically: gnuplot draws each `set output '<file>'` of the script into
+/// <file>.tmp, and only a complete figure is renamed into place (a crash or a gnuplot failure
+/// leaves no half-drawn PNG). The script on disk keeps the real names, to be run by hand.
 inline bool render(const common_options& o, const std::filesystem::path& script) {
   if (o.no_plot) return false;
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     fmt::print(stderr, "gnuplot not found: figures skipped (every data file was written)\n");
     return false;
   }
-  const std::string cmd = fmt::format("gnuplot '{}' 2>&1", script.string());
-  if (std::system(cmd.c_str()) != 0) {
+  std::string text;
+  {
+    std::ifstream in(script, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  static constexpr std::string_view key = "set output '";
+  std::vector<std::string> outputs;
+  for (std::size_t at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
+    at += key.size();
+    const std::size_t end = text.find('\'', at);
+    if (end == std::string::npos) break;
+    outputs.push_back(text.substr(at, end - at));
+    text.insert(end, ".tmp");
+  }
+  const std::filesystem::path staged = script.string() + ".tmp";
+  ouro::io::write_file_atomic(staged, text);
+  const std::string cmd = fmt::format("gnuplot '{}' 2>&1", staged.string());
+  const bool ok = std::system(cmd.c_str()) == 0;
+  std::error_code ec;
+  std::filesystem::remove(staged, ec);
+  for (const auto& f : outputs) {
+    const std::string tmp = f + ".tmp";
+    if (ok && std::filesystem::exists(tmp, ec)) {
+      try {
+        ouro::io::durable_rename(tmp, f);
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "{}\n", e.what());
+      }
+    } else {
+      std::filesystem::remove(tmp, ec);
+    }
+  }
+  if (!ok) {
     fmt::print(stderr, "gnuplot failed on {}; the data files are complete\n", script.string());
     return false;
   }
@@ -260,29 +321,9 @@ inline std::string panels_figure(std::string header, const std::filesystem::path
   return header + "unset multiplot\n";
 }
 
-/// The settings of one run of an example: M samples per generation, the common options, progress
-/// on stderr and, when `tidy` is given, the per-replicate rows streamed into it.
-inline ouro::run_options run_options_for(const common_options& o, std::size_t M,
-                                         const std::string& program,
-                                         ouro::io::tidy_csv_stream* tidy) {
-  ouro::run_options opt;
-  opt.label = fmt::format("M={}", M);
-  opt.generations = o.generations;
-  opt.replicates = o.replicates;
-  opt.samples = ouro::schedule::constant{M};
-  opt.seed = o.seed;
-  opt.threads = o.threads;
-  opt.keep = ouro::keep_values::none;  // rows are streamed, summaries are always kept
-  opt.config = {{"samples", static_cast<std::int64_t>(M)}};
-  opt.observers.push_back(progress(program));
-  if (tidy) opt.observers.push_back(tidy->rows_for(program));
-  return opt;
-}
-
-/// Writes <name>_theory.csv (run,generation,metric,value), <name>.json and <name>_summary.csv,
-/// and commits the streamed per-replicate CSV.
+/// Writes <name>_theory.csv (run,generation,metric,value), <name>.json and <name>_summary.csv.
 inline void write_outputs(const std::filesystem::path& out, const std::string& name,
-                          const ouro::results& res, ouro::io::tidy_csv_stream* tidy) {
+                          const ouro::results& res) {
   std::string theory_csv = "run,generation,metric,value\n";
   for (const auto& run : res.runs)
     for (const auto& [metric, v] : run.theory)
@@ -290,7 +331,153 @@ inline void write_outputs(const std::filesystem::path& out, const std::string& n
         theory_csv += fmt::format("{},{},{},{}\n", run.label, g, metric, v[g]);
   ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", name), theory_csv);
   ouro::io::write_results(res, out, name, nullptr, /*tidy=*/false);
-  if (tidy) tidy->commit();
 }
+
+/// Set by SIGINT and SIGTERM (see install_interrupt_handlers).
+inline std::atomic<bool> interrupt_requested{false};
+
+extern "C" inline void on_interrupt_signal(int) {
+  interrupt_requested.store(true);
+  static const char msg[] =
+      "\ninterrupted: finishing the current generation, then saving (again to stop at once)\n";
+  [[maybe_unused]] const auto n = ::write(2, msg, sizeof msg - 1);
+}
+
+/// SIGINT and SIGTERM ask the runs to stop after the generation in progress; the handler is
+/// reset after the first signal, so a second one stops the program at once.
+inline void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+/// The options that change the results, one per line, as the fingerprint of a checkpoint: every
+/// option of the command line except those that do not (--threads, --out, --no-plot, the
+/// checkpoint settings).
+inline std::string results_fingerprint(const CLI::App& app) {
+  std::string fp, line;
+  const std::string all = app.config_to_str(true, false);
+  for (std::size_t at = 0; at < all.size();) {
+    std::size_t end = all.find('\n', at);
+    if (end == std::string::npos) end = all.size();
+    line = all.substr(at, end - at);
+    at = end + 1;
+    bool skip = line.empty() || line[0] == '#';
+    for (const char* k :
+         {"threads", "out", "no-plot", "checkpoint-every", "checkpoint-interval", "resume"})
+      skip = skip || line.rfind(std::string(k) + "=", 0) == 0;
+    if (!skip) fp += line + "\n";
+  }
+  return fp;
+}
+
+/// What a run of an example needs beyond its model: the checkpoint store in --out (unless
+/// --checkpoint-every 0), the per-replicate CSV stream registered with it, and the interrupt
+/// handlers. Construct it after parsing, before any run.
+class session {
+ public:
+  session(const CLI::App& app, const common_options& o, std::string program, bool write_tidy)
+      : o_(o), program_(std::move(program)), out_(o.out) {
+    try {
+      open(app, write_tidy);
+    } catch (const ouro::config_error& e) {  // a resume with other options
+      usage_error(app, e.what());
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "{}: error: {}\n", program_, e.what());
+      std::exit(1);
+    }
+    install_interrupt_handlers();
+  }
+
+  /// Registers a collector's state with the checkpoints (loaded at once when resuming).
+  void add_part(ouro::checkpoint_part part) {
+    if (store_) store_->add_part(std::move(part));
+  }
+
+  /// The settings of one run: M samples per generation, the common options, progress on stderr,
+  /// the per-replicate rows, the checkpoints and the interrupt flag.
+  ouro::run_options run_options_for(std::size_t M) {
+    ouro::run_options opt;
+    opt.label = fmt::format("M={}", M);
+    opt.generations = o_.generations;
+    opt.replicates = o_.replicates;
+    opt.samples = ouro::schedule::constant{M};
+    opt.seed = o_.seed;
+    opt.threads = o_.threads;
+    opt.keep = ouro::keep_values::none;  // rows are streamed, summaries are always kept
+    opt.config = {{"samples", static_cast<std::int64_t>(M)}};
+    opt.observers.push_back(progress(program_));
+    if (tidy_) opt.observers.push_back(tidy_->rows_for(program_));
+    opt.checkpoint = store_ ? &*store_ : nullptr;
+    opt.interrupt = &interrupt_requested;
+    return opt;
+  }
+
+  /// Whether a run stopped at a signal (the program then writes what it has and exits 130).
+  static bool interrupted(const ouro::results& res) {
+    return !res.runs.empty() && res.runs.back().interrupted;
+  }
+
+  /// Writes the per-replicate CSV: the finished file, or the rows so far after an interrupt (the
+  /// partial file stays for --resume).
+  void finish_tidy(const ouro::results& res) {
+    if (!tidy_) return;
+    if (interrupted(res)) {
+      tidy_->publish();
+      tidy_->keep_partial();
+    } else {
+      tidy_->commit();
+    }
+  }
+
+  /// After an interrupt: says where the results so far are and how to continue; returns 130.
+  int interrupted_exit() const {
+    fmt::print(stderr, "{}: interrupted: the results so far are in {}/{}\n", program_,
+               out_.string(),
+               store_ ? "; continue with the same options and --resume" : " (no checkpoint)");
+    return 130;
+  }
+
+  bool has_tidy() const noexcept { return tidy_.has_value(); }
+
+ private:
+  void open(const CLI::App& app, bool write_tidy) {
+    const auto& o = o_;
+    std::error_code ec;
+    std::filesystem::create_directories(out_, ec);
+    if (ec)
+      throw ouro::io_error(
+          fmt::format("cannot create folder '{}': {}", out_.string(), ec.message()));
+    if (o.checkpoint_every > 0) {
+      const auto file = out_ / fmt::format("{}.ckpt", program_);
+      if (o.resume && !std::filesystem::exists(file))
+        fmt::print(stderr, "{}: no checkpoint {} to resume: starting from the beginning\n",
+                   program_, file.string());
+      store_.emplace(file, results_fingerprint(app), o.resume,
+                     ouro::checkpoint_schedule{o.checkpoint_every, o.checkpoint_interval});
+    }
+    const bool resuming = store_ && store_->resumed();
+    if (write_tidy) {
+      tidy_.emplace(out_ / fmt::format("{}.csv", program_), resuming);
+      if (store_) store_->add_part(tidy_->part());
+    }
+    if (resuming) {
+      const auto p = store_->in_progress();
+      fmt::print(stderr, "{}: resuming from {}: {} run(s) complete{}\n", program_,
+                 store_->path().string(), store_->completed_runs(),
+                 p ? fmt::format(", run {} continues at generation {}", p->first, p->second)
+                   : std::string());
+    }
+  }
+
+  const common_options& o_;
+  std::string program_;
+  std::filesystem::path out_;
+  std::optional<ouro::checkpoint_store> store_;
+  std::optional<ouro::io::tidy_csv_stream> tidy_;
+};
 
 }  // namespace examples

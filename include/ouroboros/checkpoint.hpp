@@ -1,16 +1,16 @@
 // Concept Checkpointable: a model or dataset that can be written to and read back from a
 // checkpoint bit for bit, so that a resumed run continues exactly where it stopped. Specialise
 // ouro::checkpoint_traits<T> (save and load through io::binary_writer and io::binary_reader); the
-// reference models and datasets have theirs. See docs/reliability.md.
+// reference models and datasets have theirs (matrices: ouroboros/dataset_xtensor.hpp). See
+// docs/reliability.md.
 #pragma once
 
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <xtensor/xtensor.hpp>
 
 #include "ouroboros/io/binary.hpp"
 
@@ -54,26 +54,30 @@ struct checkpoint_traits<std::vector<T>> {
   static std::vector<T> load(io::binary_reader& r) { return r.get_vector<T>("vector"); }
 };
 
-/// Row-major matrices of numbers.
+/// Vectors of any Checkpointable type (numbers have their own, packed, form).
 template <class T>
-requires std::is_arithmetic_v<T>
-struct checkpoint_traits<xt::xtensor<T, 2>> {
-  static void save(const xt::xtensor<T, 2>& m, io::binary_writer& w) {
-    w.put_u64(m.shape()[0]);
-    w.put_u64(m.shape()[1]);
-    w.put_array(std::span<const T>(m.data(), m.size()));
+requires(!std::is_arithmetic_v<T> && Checkpointable<T>) struct checkpoint_traits<std::vector<T>> {
+  static void save(const std::vector<T>& v, io::binary_writer& w) {
+    w.put_u64(v.size());
+    for (const auto& x : v) checkpoint_traits<T>::save(x, w);
   }
-  static xt::xtensor<T, 2> load(io::binary_reader& r) {
-    const auto rows = r.get_size("rows", std::uint64_t{1} << 40);
-    const auto cols = r.get_size("columns", std::uint64_t{1} << 40);
-    const auto v = r.get_vector<T>("matrix");
-    // (checked by division: the product of two corrupt sizes may wrap around)
-    if ((cols == 0 ? rows != 0 && !v.empty() : rows != v.size() / cols) || rows * cols != v.size())
-      r.fail(fmt::format("a {} x {} matrix holds {} values", rows, cols, v.size()));
-    auto m = xt::xtensor<T, 2>::from_shape({rows, cols});
-    std::copy(v.begin(), v.end(), m.data());
-    return m;
+  static std::vector<T> load(io::binary_reader& r) {
+    // every element takes at least one byte, which bounds a corrupt count
+    const auto n = r.get_size("element count", std::uint64_t{1} << 48);
+    if (n > r.bytes_left()) r.fail(fmt::format("{} elements cannot fit in what is left", n));
+    std::vector<T> v;
+    v.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) v.push_back(checkpoint_traits<T>::load(r));
+    return v;
   }
+};
+
+/// A piece of caller state saved with every checkpoint: `save` writes it, `load` reads it back
+/// (throwing ouro::data_error when it cannot). The name must be unique within a store.
+struct checkpoint_part {
+  std::string name;
+  std::function<void(io::binary_writer&)> save;
+  std::function<void(io::binary_reader&)> load;
 };
 
 }  // namespace ouro

@@ -1,10 +1,12 @@
-// dataset_traits for xtensor containers: one sample per row (the first axis).
+// dataset_traits for xtensor containers: one sample per row (the first axis); checkpoint_traits
+// for row-major matrices.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <span>
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/concepts/dataset.hpp"
 #include "ouroboros/xtensor_compat.hpp"
 
@@ -54,6 +56,28 @@ requires(L == xt::layout_type::row_major) struct dataset_traits<xt::xtensor<T, N
 template <class T, xt::layout_type L>
 requires(L == xt::layout_type::row_major) struct dataset_traits<xt::xarray<T, L>>
     : detail::xtensor_rows<xt::xarray<T, L>> {
+};
+
+/// Row-major matrices of numbers.
+template <class T>
+requires std::is_arithmetic_v<T>
+struct checkpoint_traits<xt::xtensor<T, 2>> {
+  static void save(const xt::xtensor<T, 2>& m, io::binary_writer& w) {
+    w.put_u64(m.shape()[0]);
+    w.put_u64(m.shape()[1]);
+    w.put_array(std::span<const T>(m.data(), m.size()));
+  }
+  static xt::xtensor<T, 2> load(io::binary_reader& r) {
+    const auto rows = r.get_size("rows", std::uint64_t{1} << 40);
+    const auto cols = r.get_size("columns", std::uint64_t{1} << 40);
+    const auto v = r.get_vector<T>("matrix");
+    // (checked by division: the product of two corrupt sizes may wrap around)
+    if ((cols == 0 ? rows != 0 && !v.empty() : rows != v.size() / cols) || rows * cols != v.size())
+      r.fail(fmt::format("a {} x {} matrix holds {} values", rows, cols, v.size()));
+    auto m = xt::xtensor<T, 2>::from_shape({rows, cols});
+    std::copy(v.begin(), v.end(), m.data());
+    return m;
+  }
 };
 
 }  // namespace ouro

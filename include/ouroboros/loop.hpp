@@ -13,6 +13,7 @@
 //   auto run = loop.run(ouro::from_truth(ouro::models::gaussian{0, 1}), opt);
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -31,6 +32,8 @@
 #include "ouroboros/schedule.hpp"
 
 namespace ouro {
+
+class checkpoint_store;
 
 /// Whether every replicate's value is kept in the run_result (summaries are always kept).
 enum class keep_values {
@@ -70,6 +73,13 @@ struct run_options {
   std::size_t max_events = 10000;  ///< events kept per run; later ones are only counted
   std::vector<observer> observers;
   params config;  ///< written with the run into the results
+  /// Where the run saves checkpoints and resumes from (nullptr: no checkpoints). The model and
+  /// the regime state must be Checkpointable. See ouroboros/checkpoint_store.hpp.
+  checkpoint_store* checkpoint = nullptr;
+  /// When it becomes true (a signal handler, another thread), the run stops after the generation
+  /// in progress: that generation is completed, a checkpoint is saved, and the run returns with
+  /// run_result::interrupted set.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 namespace detail {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ouroboros/checkpoint.hpp"
+#include "ouroboros/checkpoint_store.hpp"
 #include "ouroboros/concepts/dataset.hpp"
 #include "ouroboros/concepts/distribution.hpp"
 #include "ouroboros/concepts/fitter.hpp"

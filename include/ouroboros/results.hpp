@@ -53,6 +53,9 @@ struct run_result {
   std::vector<event> events;
   std::size_t events_dropped = 0;  ///< events beyond run_options::max_events (counted, not kept)
   double seconds = 0;
+  /// Stopped early by run_options::interrupt: the generations completed are complete, and a
+  /// checkpoint (when configured) lets the run continue.
+  bool interrupted = false;
 
   /// Index of a metric by name, or nullopt.
   std::optional<std::size_t> metric_index(std::string_view name) const {

@@ -40,25 +40,47 @@ struct summary_point {
 
 /// Summarises `values` (the order of values matters only through floating-point summation, which
 /// always runs front to back). `scratch` is reused to avoid allocation. With one value, sd, se and
-/// the interval are NaN: one replicate says nothing about the spread.
+/// the interval are NaN: one replicate says nothing about the spread. Infinite values give an
+/// infinite mean and, unless all are equal (spread 0), an infinite spread; NaN comes out only
+/// where a value is NaN or +inf meets -inf.
 inline summary_point summarize(std::span<const double> values, std::vector<double>& scratch) {
   summary_point s;
   s.n = values.size();
   const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
   if (s.n == 0) return {nan, nan, nan, nan, nan, nan, 0};
+  // Sums run on the values divided by a power of two near the largest magnitude (exact), so
+  // that values near the largest double do not overflow the sum of squares.
+  double big = 0;
+  bool finite = true;
+  for (double v : values) {
+    finite = finite && std::isfinite(v);
+    big = std::max(big, std::abs(v));
+  }
+  const int e = finite && big > 0 ? std::ilogb(big) + 1 : 0;
   double sum = 0;
-  for (double v : values) sum += v;
-  s.mean = sum / static_cast<double>(s.n);
-  if (s.n > 1) {
+  for (double v : values) sum += std::ldexp(v, -e);
+  const double scaled_mean = sum / static_cast<double>(s.n);
+  s.mean = std::ldexp(scaled_mean, e);
+  const bool all_equal =
+      std::all_of(values.begin(), values.end(), [&](double v) { return v == values[0]; });
+  if (s.n > 1 && all_equal) {  // no spread, also for infinite values
+    s.sd = s.se = 0;
+    s.ci95_lo = s.ci95_hi = values[0];
+  } else if (s.n > 1 && !finite) {  // infinite values among others: an unbounded spread
+    s.sd = s.se = std::isnan(s.mean) ? nan : inf;
+    s.ci95_lo = std::isnan(s.mean) ? nan : -inf;
+    s.ci95_hi = std::isnan(s.mean) ? nan : inf;
+  } else if (s.n > 1) {
     double ss = 0, c = 0;
     for (double v : values) {
-      const double d = v - s.mean;
+      const double d = std::ldexp(v, -e) - scaled_mean;
       ss += d * d;
       c += d;
     }
     // corrected two-pass formula (Chan, Golub & LeVeque)
     const double var = (ss - c * c / static_cast<double>(s.n)) / static_cast<double>(s.n - 1);
-    s.sd = std::sqrt(std::max(var, 0.0));
+    s.sd = std::ldexp(std::sqrt(std::max(var, 0.0)), e);
     s.se = s.sd / std::sqrt(static_cast<double>(s.n));
     const double t = student_t_975(s.n - 1);
     s.ci95_lo = s.mean - t * s.se;
@@ -80,7 +102,10 @@ inline summary_point summarize(std::span<const double> values, std::vector<doubl
     } else {
       const double lo =
           *std::max_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(mid));
-      s.median = lo + (hi - lo) / 2;
+      // (equal or infinite middle values: no difference to take)
+      s.median = lo == hi                                 ? lo
+                 : std::isfinite(lo) && std::isfinite(hi) ? lo + (hi - lo) / 2
+                                                          : (lo + hi) / 2;
     }
   }
   return s;

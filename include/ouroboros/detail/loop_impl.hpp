@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/checkpoint_store.hpp"
 #include "ouroboros/detail/thread_pool.hpp"
 #include "ouroboros/loop.hpp"
 
@@ -61,7 +62,8 @@ requires RealSourceFor<Source,
   using D = dataset_type;
   using rstate_t = typename Regime::template state<D>;
   using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
+  auto t0 = clock::now();
+  constexpr bool can_checkpoint = Checkpointable<M> && Checkpointable<rstate_t>;
 
   if (opt.generations == 0)
     throw config_error(fmt::format("run '{}': generations must be at least 1", opt.label));
@@ -74,6 +76,21 @@ requires RealSourceFor<Source,
       regime_.validate();
     } catch (const std::exception& e) {
       throw config_error(fmt::format("run '{}': {}", opt.label, e.what()));
+    }
+  }
+  checkpoint_store* const store = opt.checkpoint;
+  if (store) {
+    if constexpr (!can_checkpoint) {
+      throw config_error(fmt::format(
+          "run '{}': checkpoints need a Checkpointable model and regime state; specialise "
+          "ouro::checkpoint_traits for them (docs/reliability.md)",
+          opt.label));
+    } else if (const run_result* done = store->completed(opt.label)) {
+      if (done->replicates != opt.replicates || done->metric_names != metric_names())
+        throw data_error(fmt::format(
+            "{}: run '{}' was completed with other replicates or metrics than this run asks for",
+            store->path().string(), opt.label));
+      return *done;  // completed before the restart: the hook is not called again
     }
   }
 
@@ -135,13 +152,90 @@ requires RealSourceFor<Source,
     return stop;
   };
 
+  // The loop state after generation g: the results up to g - 1, generation g's values and events
+  // (summarised at the start of generation g + 1), and every replicate's models and regime
+  // state. The real data are not saved: they are drawn again from their stream.
+  [[maybe_unused]] constexpr std::string_view state_tag = "collapse-loop-state-1";
+  auto save_state = [&](std::size_t g) {
+    io::binary_writer w;
+    if constexpr (can_checkpoint) {
+      w.put_tag(state_tag);
+      for (std::uint64_t v :
+           {std::uint64_t(G), std::uint64_t(R), std::uint64_t(K), std::uint64_t(g)})
+        w.put_u64(v);
+      w.put_f64(std::chrono::duration<double>(clock::now() - t0).count());
+      checkpoint_traits<run_result>::save(res, w);
+      w.put_vector(prev_values);
+      checkpoint_traits<std::vector<event>>::save(pending_events, w);
+      for (const auto& st : reps) {
+        for (const auto* m : {&st.model, &st.first}) {
+          w.put<std::uint8_t>(m->has_value());
+          if (*m) checkpoint_traits<M>::save(**m, w);
+        }
+        checkpoint_traits<rstate_t>::save(st.regime, w);
+      }
+    }
+    return w.take();
+  };
+  // Restores the state saved by save_state(g) and returns g + 1, the generation to run next.
+  auto restore_state = [&](std::string_view bytes) -> std::size_t {
+    if constexpr (!can_checkpoint) {
+      return 0;
+    } else {
+      io::binary_reader r(bytes, fmt::format("{} (run '{}')", store->path().string(), opt.label));
+      r.expect_tag(state_tag);
+      const std::size_t want[] = {G, R, K};
+      const char* what[] = {"generations", "replicates", "metric values"};
+      for (int i = 0; i < 3; ++i)
+        if (const auto v = r.get_u64(what[i]); v != want[i])
+          r.fail(
+              fmt::format("the checkpoint has {} {}, this run asks for {}", v, what[i], want[i]));
+      const std::size_t g = r.get_size("generation", G - 1);
+      t0 -= std::chrono::duration_cast<clock::duration>(
+          std::chrono::duration<double>(r.get_f64("elapsed seconds")));
+      res = checkpoint_traits<run_result>::load(r);
+      if (res.generations != g || res.metric_names != metric_names())
+        r.fail("the saved results do not match the saved generation or the metrics");
+      prev_values = r.get_vector<double>("values");
+      if (prev_values.size() != R * K) r.fail("the saved values do not match the replicates");
+      pending_events = checkpoint_traits<std::vector<event>>::load(r);
+      for (auto& st : reps) {
+        for (auto* m : {&st.model, &st.first})
+          if (r.get<std::uint8_t>("model flag")) m->emplace(checkpoint_traits<M>::load(r));
+        st.regime = checkpoint_traits<rstate_t>::load(r);
+        if (!st.model || !st.first) r.fail("a replicate has no model");
+      }
+      r.expect_end();
+      // the real data and the stream keys, exactly as generation 0 made them
+      const std::size_t m0 = opt.samples(0);
+      pool.parallel_for(R, [&](std::size_t i) {
+        auto& st = reps[i];
+        try {
+          st.key = replicate_key(opt.seed, i);
+          default_rng real_rng =
+              make_stream_from(stream_base_from(st.key, 0), std::uint64_t(stream_role::real));
+          st.real = real.initial(m0, real_rng);
+        } catch (...) {
+          st.error = std::current_exception();
+        }
+      });
+      for (auto& st : reps)
+        if (st.error) std::rethrow_exception(st.error);
+      return g + 1;
+    }
+  };
+  std::size_t g_begin = 0;
+  if (store)
+    if (const auto state = store->progress(opt.label)) g_begin = restore_state(*state);
+
   std::vector<const M*> model_ptrs(R);
   auto call_hook = [&](std::size_t g) {
     for (std::size_t r = 0; r < R; ++r) model_ptrs[r] = reps[r].model ? &*reps[r].model : nullptr;
     models_hook(g, std::span<const M* const>(model_ptrs));
   };
 
-  for (std::size_t g = 0; g < G; ++g) {
+  std::size_t last = G - 1;  // the last generation run
+  for (std::size_t g = g_begin; g < G; ++g) {
     const std::size_t m_g = opt.samples(g);
     if (m_g == 0)
       throw config_error(fmt::format(
@@ -239,26 +333,33 @@ requires RealSourceFor<Source,
     call_hook(g);
 
     pending_events.clear();
-    if (!flagged.exchange(false)) {  // no replicate recorded an event or failed
-      std::swap(values, prev_values);
-      continue;
-    }
-    for (std::size_t r = 0; r < R; ++r) {
-      if (!reps[r].error) continue;
-      std::string what = "unknown exception";
-      try {
-        std::rethrow_exception(reps[r].error);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
+    if (flagged.exchange(false)) {  // some replicate recorded an event or failed
+      for (std::size_t r = 0; r < R; ++r) {
+        if (!reps[r].error) continue;
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(reps[r].error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        throw run_error(
+            fmt::format("run '{}', replicate {}, generation {}: {}", opt.label, r, g, what));
       }
-      throw run_error(
-          fmt::format("run '{}', replicate {}, generation {}: {}", opt.label, r, g, what));
+      for (std::size_t r = 0; r < R; ++r)
+        for (auto& e : reps[r].events)
+          pending_events.push_back({opt.label, r, g, std::move(e.what), std::move(e.action)});
     }
-    for (std::size_t r = 0; r < R; ++r)
-      for (auto& e : reps[r].events)
-        pending_events.push_back({opt.label, r, g, std::move(e.what), std::move(e.action)});
     std::swap(values, prev_values);
+    const bool interrupted =
+        g + 1 < G && opt.interrupt && opt.interrupt->load(std::memory_order_relaxed);
+    if (store && g + 1 < G && (interrupted || store->due(g + 1)))
+      store->save_progress(opt.label, g + 1, save_state(g));
+    if (interrupted) {
+      last = g;
+      res.interrupted = true;
+      break;
+    }
   }
   if (!stopped) {  // the last generation's summaries
     pool.parallel_for(K, [&](std::size_t k) {
@@ -266,9 +367,10 @@ requires RealSourceFor<Source,
       for (std::size_t r = 0; r < R; ++r) col[r] = prev_values[r * K + k];
       points[k] = summarize(col, scratches[k]);
     });
-    finish_generation(G - 1);
+    finish_generation(last);
   }
   res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  if (store && !res.interrupted) store->complete(res);
   return res;
 }
 

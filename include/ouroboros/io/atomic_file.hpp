@@ -18,6 +18,34 @@
 
 namespace ouro::io {
 
+/// Renames a finished temporary file over `path` durably: the file's content is flushed to the
+/// disk first (unless `synced` says it is), then the rename, then the folder. Throws io_error.
+inline void durable_rename(const std::filesystem::path& tmp, const std::filesystem::path& path,
+                           bool synced = false) {
+  if (!synced) {
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      const std::string why = std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      throw io_error(fmt::format("cannot flush '{}' to disk: {}", tmp.string(), why));
+    }
+    ::close(fd);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw io_error(
+        fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), path.string(), ec.message()));
+  // the rename itself is durable once the folder is synced
+  auto dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
 /// Writes `content` to `path` atomically and durably (see the file comment). Throws io_error
 /// naming the file and the system's reason.
 inline void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
@@ -47,18 +75,7 @@ inline void write_file_atomic(const std::filesystem::path& path, std::string_vie
     fail("flush to disk");
   }
   if (::close(fd) != 0) fail("close");
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw io_error(fmt::format("cannot rename '{}' to '{}': {}", tmp, path.string(), ec.message()));
-  // the rename itself is durable once the folder is synced
-  auto dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  durable_rename(tmp, path, /*synced=*/true);
 }
 
 }  // namespace ouro::io

@@ -120,6 +120,7 @@ class binary_reader {
     throw data_error(fmt::format("{}: {} (byte offset {})", name_, what, at_));
   }
   std::size_t offset() const noexcept { return at_; }
+  std::size_t bytes_left() const noexcept { return b_.size() - at_; }
   const std::string& name() const noexcept { return name_; }
 
  private:

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ouroboros/checkpoint.hpp"
 #include "ouroboros/errors.hpp"
 #include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/loop.hpp"
@@ -209,12 +211,16 @@ inline std::string tidy_csv(const results& r) {
 }
 
 /// Streams tidy rows to `<path>` as generations complete, for runs too large to keep in memory.
-/// Attach observer(experiment) to each run's options; commit() renames the finished file into
-/// place. Destroying it without commit() removes the partial file.
+/// Attach rows_for(experiment) to each run's options; commit() renames the finished file into
+/// place. Destroying it without commit() removes the partial file, unless keep_partial() was
+/// called. With a checkpoint_store, register part() so that a resumed run continues the file
+/// where its checkpoint left it (construct it with resuming = true then: the part's load opens
+/// the file).
 class tidy_csv_stream {
  public:
-  explicit tidy_csv_stream(std::filesystem::path path)
+  explicit tidy_csv_stream(std::filesystem::path path, bool resuming = false)
       : path_(std::move(path)), tmp_(path_.string() + ".tmp") {
+    if (resuming) return;
     file_ = std::fopen(tmp_.c_str(), "wb");
     if (!file_) throw io_error(fmt::format("cannot open '{}' for writing", tmp_));
     write(tidy_header);
@@ -222,7 +228,7 @@ class tidy_csv_stream {
   ~tidy_csv_stream() {
     if (file_) {
       std::fclose(file_);
-      std::remove(tmp_.c_str());
+      if (!keep_) std::remove(tmp_.c_str());
     }
   }
   tidy_csv_stream(const tidy_csv_stream&) = delete;
@@ -239,30 +245,76 @@ class tidy_csv_stream {
     };
   }
 
+  /// Flushes what was written to the disk and renames the file into place.
   void commit() {
     if (!file_) return;
     const bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
     std::fclose(file_);
     file_ = nullptr;
     if (!ok) throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
-    std::error_code ec;
-    std::filesystem::rename(tmp_, path_, ec);
-    if (ec) throw io_error(fmt::format("cannot rename '{}': {}", tmp_, ec.message()));
-    auto dir = path_.parent_path();
-    if (dir.empty()) dir = ".";
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) ::fsync(dfd), ::close(dfd);
+    durable_rename(tmp_, path_, /*synced=*/true);
+  }
+
+  /// Writes the rows so far to `<path>` (atomically), and keeps streaming into the partial file.
+  void publish() {
+    flush_to_disk();
+    std::ifstream in(tmp_, std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw io_error(fmt::format("cannot read '{}'", tmp_));
+    write_file_atomic(path_, content);
+  }
+
+  /// Leaves the partial file on the disk when the stream is destroyed (for a later resume).
+  void keep_partial() noexcept { keep_ = true; }
+
+  /// The stream's state for a checkpoint_store: the length of the file, flushed to the disk
+  /// before the checkpoint that records it. Loading it opens the partial file (or the committed
+  /// one, when the run had finished) and cuts it to that length.
+  checkpoint_part part(std::string name = "tidy_csv") {
+    return {std::move(name),
+            [this](binary_writer& w) {
+              flush_to_disk();
+              w.put_u64(static_cast<std::uint64_t>(std::ftell(file_)));
+            },
+            [this](binary_reader& r) {
+              const auto length = r.get_u64("per-replicate CSV length");
+              if (file_) std::fclose(file_), file_ = nullptr;
+              std::error_code ec;
+              if (!std::filesystem::exists(tmp_, ec) && std::filesystem::exists(path_, ec))
+                std::filesystem::rename(path_, tmp_, ec);  // the run had finished
+              const auto size = std::filesystem::file_size(tmp_, ec);
+              if (ec || size < length)
+                throw data_error(fmt::format(
+                    "cannot resume '{}': the checkpoint says it holds {} bytes, but it {}; start "
+                    "the run again without --resume",
+                    tmp_, length, ec ? "is missing" : fmt::format("has {}", size)));
+              file_ = std::fopen(tmp_.c_str(), "r+b");
+              if (!file_ || ::ftruncate(::fileno(file_), static_cast<off_t>(length)) != 0 ||
+                  std::fseek(file_, 0, SEEK_END) != 0)
+                throw io_error(fmt::format("cannot reopen '{}' to resume", tmp_));
+            }};
   }
 
  private:
   void write(std::string_view s) {
+    if (!file_)
+      throw io_error(
+          fmt::format("'{}' is not open (a resumed stream is opened by its "
+                      "checkpoint part)",
+                      tmp_));
     if (std::fwrite(s.data(), 1, s.size(), file_) != s.size())
+      throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
+  }
+  void flush_to_disk() {
+    if (!file_ || std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0)
       throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
   }
   std::filesystem::path path_;
   std::string tmp_;
   std::FILE* file_ = nullptr;
   std::string buffer_;
+  bool keep_ = false;
 };
 
 /// Writes <dir>/<name>.json and <dir>/<name>_summary.csv, and <dir>/<name>.csv when any run kept

@@ -247,18 +247,39 @@ struct gaussian_fitter {
     if (m == 0)
       throw std::invalid_argument("ouro::models::gaussian_fitter: cannot fit an empty dataset");
     const double nm = static_cast<double>(m);
-    const auto [s1, s2] = detail::shifted_sum8(x, x[0]);
-    const double mean = x[0] + s1 / nm;
-    if (!std::isfinite(mean) || !std::isfinite(s2))
-      throw std::invalid_argument(
-          "ouro::models::gaussian_fitter: the data contain NaN or infinite values");
     double div = Estimator::divisor(m);
     if (div <= 0) {
       log.record(fmt::format("{} sample(s): the {} variance is undefined", m, Estimator::name),
                  "used the maximum-likelihood variance (divisor M)");
       div = static_cast<double>(m);
     }
+    const auto [s1, s2] = detail::shifted_sum8(x, x[0]);
+    double mean = x[0] + s1 / nm;
     double var = std::max(s2 - s1 * (s1 / nm), 0.0) / div;
+    if (!std::isfinite(mean) || !std::isfinite(var)) {
+      // NaN or infinite data are refused; finite data so spread that the sums overflow are
+      // summed again divided by a power of two (exactly), and a variance beyond the largest
+      // double is capped, with an event
+      double big = 0;
+      for (double v : x) {
+        if (!std::isfinite(v))
+          throw std::invalid_argument(
+              "ouro::models::gaussian_fitter: the data contain NaN or infinite values");
+        big = std::max(big, std::abs(v));
+      }
+      const int e = std::ilogb(big) + 2;
+      std::vector<double> y(x.size());
+      for (std::size_t i = 0; i < m; ++i) y[i] = std::ldexp(x[i], -e);
+      const auto [t1, t2] = detail::shifted_sum8(y, y[0]);
+      mean = std::ldexp(y[0] + t1 / nm, e);
+      var = std::ldexp(std::max(t2 - t1 * (t1 / nm), 0.0) / div, 2 * e);
+      if (!std::isfinite(var)) {
+        log.record(
+            fmt::format("the variance overflows double precision (data of magnitude {:.3g})", big),
+            "capped at the largest double");
+        var = std::numeric_limits<double>::max();
+      }
+    }
     if (variance_floor && var < *variance_floor) {
       log.record(fmt::format("variance {} below the floor", var),
                  fmt::format("raised to the floor {}", *variance_floor));

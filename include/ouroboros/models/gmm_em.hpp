@@ -669,6 +669,9 @@ struct em_fit {
   template <Rng G>
   gmm fit_impl(const dataset_type& x, const gmm* previous, G& g, event_log& log) const {
     validate(x);
+    double big = 0;
+    for (double v : x) big = std::max(big, std::abs(v));
+    if (big > 0x1p400) return fit_rescaled(x, big, g, log);
     const std::size_t n = x.shape()[0];
     const std::size_t K = std::min(components, n);
     if (K < components)
@@ -694,6 +697,38 @@ struct em_fit {
     if (K < components) m = pad(m, components);
     report(best_flags, m, log);
     return m;
+  }
+
+  /// Data so large that EM's sums of squares could overflow (beyond 2^400, about 2.6e120) are
+  /// fitted divided by a power of two (exactly), and the mixture is scaled back: means exactly,
+  /// covariances as far as a double allows (scaled down otherwise). No warm start. An event says
+  /// so.
+  template <Rng G>
+  gmm fit_rescaled(const dataset_type& x, double big, G& g, event_log& log) const {
+    const int e = std::ilogb(big) - 8;
+    const dataset_type y = x * std::ldexp(1.0, -e);
+    const gmm m = fit_impl(y, nullptr, g, log);
+    const std::size_t d = m.dim();
+    double top = 0;
+    for (std::size_t k = 0; k < m.components(); ++k)
+      for (double v : m.covariance(k).a) top = std::max(top, std::abs(v));
+    const double room = std::numeric_limits<double>::max() / (4.0 * static_cast<double>(d));
+    int ec = 2 * e;
+    const bool capped = top > 0 && std::ilogb(top) + ec >= std::ilogb(room);
+    if (capped) ec = std::ilogb(room) - std::ilogb(top) - 1;
+    std::vector<double> means = m.means();
+    for (double& v : means) v = std::ldexp(v, e);
+    std::vector<ouro::detail::sym_matrix> covs;
+    for (std::size_t k = 0; k < m.components(); ++k) {
+      covs.push_back(m.covariance(k));
+      for (double& v : covs.back().a) v = std::ldexp(v, ec);
+    }
+    gmm out(m.weights(), std::move(means), std::move(covs), m.type());
+    out.set_report(m.report());
+    log.record(fmt::format("data of magnitude {:.3g}, beyond the safe range of EM's sums", big),
+               fmt::format("fitted on the data divided by 2^{} and scaled the mixture back{}", e,
+                           capped ? "; covariances scaled down to fit in a double" : ""));
+    return out;
   }
 
   /// Adds weight-0 components (pooled mean and covariance) up to `total`.

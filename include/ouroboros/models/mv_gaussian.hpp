@@ -142,26 +142,10 @@ struct mv_gaussian_fitter {
   using model_type = mv_gaussian;
   std::optional<double> variance_floor{};
 
-  template <Rng G>
-  mv_gaussian fit(const xt::xtensor<double, 2>& x, G&, event_log& log) const {
+  /// The scatter matrix of the rows of x about mu, divided by div.
+  static ouro::detail::sym_matrix scatter(const xt::xtensor<double, 2>& x,
+                                          const xt::xtensor<double, 1>& mu, double div) {
     const std::size_t m = x.shape()[0], d = x.shape()[1];
-    if (m == 0 || d == 0)
-      throw std::invalid_argument("ouro::models::mv_gaussian_fitter: cannot fit an empty dataset");
-    xt::xtensor<double, 1> mu = xt::zeros<double>({d});
-    for (std::size_t s = 0; s < m; ++s)
-      for (std::size_t i = 0; i < d; ++i) mu(i) += x(s, i);
-    for (std::size_t i = 0; i < d; ++i) {
-      mu(i) /= static_cast<double>(m);
-      if (!std::isfinite(mu(i)))
-        throw std::invalid_argument(
-            "ouro::models::mv_gaussian_fitter: the data contain NaN or infinite values");
-    }
-    double div = Estimator::divisor(m);
-    if (div <= 0) {
-      log.record(fmt::format("{} sample(s): the {} covariance is undefined", m, Estimator::name),
-                 "used the maximum-likelihood covariance (divisor M)");
-      div = static_cast<double>(m);
-    }
     ouro::detail::sym_matrix S(d);
     std::vector<double> r(d);
     for (std::size_t s = 0; s < m; ++s) {
@@ -171,6 +155,60 @@ struct mv_gaussian_fitter {
     }
     for (std::size_t i = 0; i < d; ++i)
       for (std::size_t j = 0; j <= i; ++j) S(j, i) = S(i, j) = S(i, j) / div;
+    return S;
+  }
+
+  template <Rng G>
+  mv_gaussian fit(const xt::xtensor<double, 2>& x, G&, event_log& log) const {
+    const std::size_t m = x.shape()[0], d = x.shape()[1];
+    if (m == 0 || d == 0)
+      throw std::invalid_argument("ouro::models::mv_gaussian_fitter: cannot fit an empty dataset");
+    xt::xtensor<double, 1> mu = xt::zeros<double>({d});
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t i = 0; i < d; ++i) mu(i) += x(s, i);
+    for (std::size_t i = 0; i < d; ++i) mu(i) /= static_cast<double>(m);
+    double div = Estimator::divisor(m);
+    if (div <= 0) {
+      log.record(fmt::format("{} sample(s): the {} covariance is undefined", m, Estimator::name),
+                 "used the maximum-likelihood covariance (divisor M)");
+      div = static_cast<double>(m);
+    }
+    ouro::detail::sym_matrix S = scatter(x, mu, div);
+    const auto finite = [](const auto& v) {
+      return std::all_of(v.begin(), v.end(), [](double t) { return std::isfinite(t); });
+    };
+    if (!finite(mu) || !finite(S.a)) {
+      // NaN or infinite data are refused; finite data so spread that the sums overflow are
+      // summed again divided by a power of two (exactly); a covariance beyond the largest double
+      // is scaled down, with an event
+      double big = 0;
+      for (double v : x) {
+        if (!std::isfinite(v))
+          throw std::invalid_argument(
+              "ouro::models::mv_gaussian_fitter: the data contain NaN or infinite values");
+        big = std::max(big, std::abs(v));
+      }
+      const int e = std::ilogb(big) + 2;
+      const xt::xtensor<double, 2> y = x * std::ldexp(1.0, -e);
+      xt::xtensor<double, 1> my = xt::zeros<double>({d});
+      for (std::size_t s = 0; s < m; ++s)
+        for (std::size_t i = 0; i < d; ++i) my(i) += y(s, i);
+      for (std::size_t i = 0; i < d; ++i) mu(i) = std::ldexp(my(i) / static_cast<double>(m), e);
+      S = scatter(y, my / static_cast<double>(m), div);
+      double top = 0;
+      for (double v : S.a) top = std::max(top, std::abs(v));
+      // room for the sums of sampling and likelihoods: entries at most max / (4 d)
+      const double room = std::numeric_limits<double>::max() / (4.0 * static_cast<double>(d));
+      int k = 2 * e;
+      if (top > 0 && std::ldexp(top, std::min(k, 2100)) > room) {
+        k = std::ilogb(room) - std::ilogb(top) - 1;
+        log.record(fmt::format("the covariance overflows double precision (data of magnitude "
+                               "{:.3g})",
+                               big),
+                   "scaled down to fit in a double");
+      }
+      for (double& v : S.a) v = std::ldexp(v, k);
+    }
     ouro::detail::sym_matrix L;
     const bool pd = ouro::detail::cholesky(S, L);
     if (variance_floor) {
