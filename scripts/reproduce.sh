@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that reproduces the experiments: builds Release, fetches the data sets
 # (scripts/fetch_data.sh, into data/) and runs every experiment with its default settings,
-# writing results files and figures into results/ (or $1).
+# writing results files and figures into results/ (or $1), and the example sweep.
 # Usage: scripts/reproduce.sh [results-folder]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,6 +26,10 @@ for experiment in gaussian_collapse categorical_collapse gmm_collapse ngram_coll
   "$build/examples/$experiment" --out "$out/$experiment" "${extra[@]}" |
     tee "$out/$experiment/$experiment.txt"
 done
+echo "== collapse_sweep (examples/collapse_sweep.json, one process)" >&2
+mkdir -p "$out/collapse_sweep"
+"$build/examples/collapse_sweep" --config "$root/examples/collapse_sweep.json" \
+  --out "$out/collapse_sweep" --quiet | tee "$out/collapse_sweep/collapse_sweep.txt"
 echo
 echo "results written:"
 find "$out" -maxdepth 2 -type f | sort

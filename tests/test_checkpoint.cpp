@@ -27,6 +27,7 @@
 #include "ouroboros/models/vae.hpp"
 #include "ouroboros/regimes.hpp"
 #include "ouroboros/samplers.hpp"
+#include "ouroboros/sweep.hpp"
 
 using namespace ouro;
 
@@ -340,4 +341,48 @@ TEST_CASE("resume: completed runs come back from the file, refusals", "[checkpoi
   checkpoint_store store(file.path, "fp", true);
   CHECK_THROWS_AS(store.add_part({"missing", [](io::binary_writer&) {}, [](io::binary_reader&) {}}),
                   data_error);
+}
+
+TEST_CASE("sweeps: blocks of replicates merge into the run of all replicates, bit for bit",
+          "[sweep]") {
+  auto loop = collapse_loop{models::gaussian_fitter<models::unbiased>{}, sample::ancestral{},
+                            regime::mix{0.5}, metrics::variance{}, metrics::w2_sq{}};
+  const auto src = from_truth(models::gaussian{0, 1});
+  run_options opt;
+  opt.label = "whole";
+  opt.generations = 25;
+  opt.replicates = 13;
+  // 5 real samples asked of the 3 of generation 0: an event in every generation
+  opt.samples = [](std::size_t g) -> std::size_t { return g == 0 ? 3 : 10; };
+  opt.seed = 99;
+  opt.keep = keep_values::all;
+  const run_result whole = loop.run(src, opt);
+  REQUIRE_FALSE(whole.events.empty());
+  for (std::size_t per : {std::size_t{1}, std::size_t{4}, std::size_t{13}}) {
+    const auto items = plan_items(1, opt.replicates, per);
+    std::vector<run_result> blocks;
+    std::vector<std::size_t> firsts;
+    for (const auto& it : items) {
+      run_options o = opt;
+      o.first_replicate = it.first_replicate;
+      o.replicates = it.replicates;
+      o.threads = 1;
+      blocks.push_back(loop.run(src, o));
+      firsts.push_back(it.first_replicate);
+    }
+    const run_result merged = merge_replicate_blocks(blocks, firsts);
+    same_results(whole, merged);
+  }
+  // blocks out of order or with a gap are refused
+  const auto items = plan_items(1, opt.replicates, 5);
+  CHECK(items.size() == 3);
+  std::vector<run_result> blocks;
+  for (const auto& it : items) {
+    run_options o = opt;
+    o.first_replicate = it.first_replicate;
+    o.replicates = it.replicates;
+    blocks.push_back(loop.run(src, o));
+  }
+  CHECK_THROWS_AS(merge_replicate_blocks(blocks, {0, 10, 5}), config_error);
+  CHECK_THROWS_AS(merge_replicate_blocks(std::span(blocks).first(2), {0, 6}), config_error);
 }

@@ -293,8 +293,8 @@ class checkpoint_store {
     progress_ = in_flight{std::move(label), next_generation, std::move(state)};
     write();
   }
-  /// Records run `r` as completed and saves.
-  void complete(const run_result& r) {
+  /// Records run `r` as completed and saves (unless `write_now` is false: then flush() saves).
+  void complete(const run_result& r, bool write_now = true) {
     if (completed(r.label))
       throw config_error(
           fmt::format("two runs are labelled '{}': runs that share a checkpoint "
@@ -302,8 +302,10 @@ class checkpoint_store {
                       r.label));
     completed_.push_back(r);
     progress_.reset();
-    write();
+    if (write_now) write();
   }
+  /// Saves what was recorded.
+  void flush() { write(); }
 
  private:
   struct in_flight {

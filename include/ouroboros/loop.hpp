@@ -65,6 +65,11 @@ struct run_options {
   std::string label = "run";      ///< names the run in the results (e.g. "M=100")
   std::size_t generations = 100;  ///< G: generations 0 .. G-1; generation 0 is fitted on real data
   std::size_t replicates = 1;     ///< R independent replicates
+  /// The index of the first replicate: the run computes replicates first_replicate ..
+  /// first_replicate + R - 1, exactly as a run of more replicates computes them (their streams
+  /// depend only on the seed and the index), so that blocks of replicates can run apart and be
+  /// merged (merge_replicate_blocks in ouroboros/sweep.hpp).
+  std::size_t first_replicate = 0;
   sample_schedule samples = schedule::constant{100};  ///< M_g, the synthetic sample size
   std::uint64_t seed = 0;
   unsigned threads = 0;    ///< 0: all hardware threads

@@ -211,7 +211,7 @@ requires RealSourceFor<Source,
       pool.parallel_for(R, [&](std::size_t i) {
         auto& st = reps[i];
         try {
-          st.key = replicate_key(opt.seed, i);
+          st.key = replicate_key(opt.seed, opt.first_replicate + i);
           default_rng real_rng =
               make_stream_from(stream_base_from(st.key, 0), std::uint64_t(stream_role::real));
           st.real = real.initial(m0, real_rng);
@@ -248,7 +248,7 @@ requires RealSourceFor<Source,
       try {
         event_log log;
         D data;
-        if (g == 0) st.key = replicate_key(opt.seed, r);
+        if (g == 0) st.key = replicate_key(opt.seed, opt.first_replicate + r);
         const std::uint64_t base = stream_base_from(st.key, g);
         if (g == 0) {
           default_rng real_rng = make_stream_from(base, std::uint64_t(stream_role::real));
@@ -287,8 +287,8 @@ requires RealSourceFor<Source,
                   [&] {
                     lazy_stream mrng(base,
                                      static_cast<std::uint64_t>(stream_role::metric) + 16 * index);
-                    const generation_context<M> ctx{*st.model, *st.first, data, st.real,
-                                                    g,         r,         mrng};
+                    const generation_context<M> ctx{
+                        *st.model, *st.first, data, st.real, g, opt.first_replicate + r, mrng};
                     using X = std::remove_cvref_t<decltype(metric)>;
                     if constexpr (ScalarMetricFor<X, M>) {
                       out[offset++] = static_cast<double>(metric(ctx));
@@ -343,12 +343,13 @@ requires RealSourceFor<Source,
           what = e.what();
         } catch (...) {
         }
-        throw run_error(
-            fmt::format("run '{}', replicate {}, generation {}: {}", opt.label, r, g, what));
+        throw run_error(fmt::format("run '{}', replicate {}, generation {}: {}", opt.label,
+                                    opt.first_replicate + r, g, what));
       }
       for (std::size_t r = 0; r < R; ++r)
         for (auto& e : reps[r].events)
-          pending_events.push_back({opt.label, r, g, std::move(e.what), std::move(e.action)});
+          pending_events.push_back(
+              {opt.label, opt.first_replicate + r, g, std::move(e.what), std::move(e.action)});
     }
     std::swap(values, prev_values);
     const bool interrupted =

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# collapse_sweep gives the same files on one process and under mpirun with 1, 2 and 3 ranks (and 1
+# or 2 threads per rank); a job killed with SIGKILL and restarted with --resume runs only the
+# missing work items and ends with the same files. The provenance block of the JSON (start time,
+# seconds, threads, ranks) and the folder's name in the figure script are left out of the
+# comparison.
+#
+#   compare_sweep.sh PROGRAM CONFIG WORKDIR MPIEXEC
+set -euo pipefail
+program=$1 config=$2 work=$3 mpiexec=$4
+mpi=("$mpiexec" --allow-run-as-root --oversubscribe)
+rm -rf "$work"
+mkdir -p "$work"
+
+run() {  # run OUT [launcher args...] -- [program args...]
+  local out=$1 launcher=()
+  shift
+  while [[ $1 != -- ]]; do
+    launcher+=("$1")
+    shift
+  done
+  shift
+  "${launcher[@]}" "$program" --config "$config" --out "$work/$out" --no-plot "$@" \
+    >"$work/$out.log" 2>&1
+}
+normal() {  # a file without what may differ between runs
+  local dir=$1 f=$2
+  if [[ $f == *.json ]]; then
+    awk '/^ "provenance": \{/ { skip = 1 } !skip { print } skip && /^ \},?$/ { skip = 0 }' "$dir/$f"
+  else
+    sed "s|$dir|OUT|g" "$dir/$f"
+  fi
+}
+compare() {  # compare REF OTHER
+  local status=0
+  for f in $(cd "$work/$1" && ls | grep -v '\.ckpt$'); do
+    if ! cmp -s <(normal "$work/$1" "$f") <(normal "$work/$2" "$f"); then
+      echo "FAIL: $2/$f differs from $1/$f"
+      status=1
+    fi
+  done
+  [[ "$(cd "$work/$1" && ls | grep -v '\.ckpt$')" == "$(cd "$work/$2" && ls | grep -v '\.ckpt$')" ]] ||
+    { echo "FAIL: $2 has other files than $1"; status=1; }
+  return $status
+}
+
+run single env -- --threads 2 --quiet
+echo "one process: $(grep -m1 'work items on' "$work/single.log")"
+for spec in "1 2" "2 1" "3 1"; do
+  set -- $spec
+  run "np$1" "${mpi[@]}" -np "$1" -- --threads "$2" --quiet
+  compare single "np$1"
+  echo "mpirun -np $1, $2 thread(s): identical files"
+done
+
+# kill the whole job (SIGKILL to its process group) once some items are saved, then resume
+setsid "${mpi[@]}" -np 2 "$program" --config "$config" --out "$work/killed" --no-plot --quiet \
+  --threads 1 --checkpoint-interval 0 >"$work/killed.log" 2>&1 &
+pid=$!
+for ((i = 0; i < 400; ++i)); do
+  [[ -s $work/killed/collapse_sweep.ckpt ]] && break
+  sleep 0.05
+done
+sleep 0.5
+kill -KILL -- "-$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+"${mpi[@]}" -np 2 "$program" --config "$config" --out "$work/killed" --no-plot --resume \
+  --threads 1 >"$work/resumed.log" 2>&1
+done_before=$(grep -o 'resuming: [0-9]* of [0-9]*' "$work/resumed.log" || true)
+echo "killed and resumed: ${done_before:-no resume message}"
+if [[ -z $done_before ]] || [[ $done_before == "resuming: 0 of"* ]]; then
+  echo "FAIL: the resumed job found no finished items"
+  cat "$work/resumed.log"
+  exit 1
+fi
+ran=$(grep -c 'work items,' "$work/resumed.log" || true)
+total=${done_before##* of }
+found=${done_before#resuming: }
+found=${found%% of*}
+if ((ran != total - found)); then
+  echo "FAIL: the resumed job ran $ran items, expected the $((total - found)) missing ones"
+  exit 1
+fi
+compare single killed
+echo "the resumed job ran the $ran missing items of $total and wrote identical files"
