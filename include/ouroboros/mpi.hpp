@@ -1,9 +1,10 @@
 // Work items across MPI ranks, with dynamic load balancing: rank 0 hands out item indices as ranks
-// ask for them (and works on items itself, on a thread of its own), each rank runs its items with
-// its threads, and every item's result (a byte string) comes back to rank 0, which gets them all in
-// item order. Use it only from code that links MPI::MPI_CXX (CMake: OUROBOROS_WITH_MPI); nothing
-// else in the library depends on MPI. With ouroboros/sweep.hpp and the streams of the loop, a
-// sweep gives the same bytes for any number of ranks and threads. See docs/scaling.md.
+// ask for them (and works on items itself), each rank runs `threads` items at a time on its own
+// threads (only the main thread calls MPI), and every item's result (a byte string) comes back to
+// rank 0, which gets them all in item order. Use it only from code that links MPI::MPI_CXX (CMake:
+// OUROBOROS_WITH_MPI); nothing else in the library depends on MPI. With ouroboros/sweep.hpp and the
+// streams of the loop, a sweep gives the same bytes for any number of ranks and threads. See
+// docs/scaling.md.
 //
 //   ouro::mpi::environment env(argc, argv);              // MPI_Init_thread, MPI_Finalize
 //   auto results = ouro::mpi::run_items(items.size(), [&](std::size_t i) {
@@ -37,6 +38,7 @@
 #include <fmt/format.h>
 
 #include "ouroboros/errors.hpp"
+#include "ouroboros/sweep.hpp"
 
 namespace ouro::mpi {
 
@@ -84,18 +86,18 @@ class environment {
 /// How run_items distributes and reports.
 struct distribute_options {
   MPI_Comm comm = MPI_COMM_WORLD;
+  /// Items each rank runs at once, one per thread (rank 0 too, besides handing them out).
+  unsigned threads = 1;
   /// Rank 0: results already known (a resumed job), by item; missing or empty entries are run.
   std::vector<std::optional<std::string>> known;
   /// Rank 0, main thread: called as each new item's result arrives (to save a checkpoint, show
   /// progress), in the order they arrive. An exception thrown here ends the work like a failed
   /// item.
   std::function<void(std::size_t item, const std::string& result)> on_result;
-  /// Whether rank 0 also works on items (on a thread of its own) while it hands them out.
-  bool root_works = true;
 };
 
 namespace detail {
-enum tag : int { t_request = 7301, t_result, t_error, t_assign, t_stop };
+enum tag : int { t_request = 7301, t_result, t_error, t_bye, t_assign, t_stop };
 
 inline void send_bytes(const std::string& b, int to, int tag, MPI_Comm c) {
   if (b.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
@@ -120,53 +122,93 @@ inline std::uint64_t index_of(const std::string& b) {
   if (b.size() >= sizeof i) std::memcpy(&i, b.data(), sizeof i);
   return i;
 }
-inline std::string what_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (...) {
-    return "unknown exception";
-  }
+/// A duplicate of a communicator for one call of run_items (collective), so that no message of
+/// one call can be taken by another; freed on destruction.
+class private_comm {
+ public:
+  explicit private_comm(MPI_Comm c) { MPI_Comm_dup(c, &c_); }
+  ~private_comm() { MPI_Comm_free(&c_); }
+  private_comm(const private_comm&) = delete;
+  private_comm& operator=(const private_comm&) = delete;
+  MPI_Comm get() const noexcept { return c_; }
+
+ private:
+  MPI_Comm c_ = MPI_COMM_NULL;
+};
+
+/// Whether a message waits (from `from`, any tag); fills `st`.
+inline bool message_waiting(int from, MPI_Comm c, MPI_Status& st) {
+  int flag = 0;
+  MPI_Iprobe(from, MPI_ANY_TAG, c, &flag, &st);
+  return flag != 0;
 }
 
-/// A worker rank: asks for items, runs them, sends their results, until told to stop.
-inline void worker(const std::function<std::string(std::size_t)>& work, MPI_Comm c) {
-  const int me = environment::rank_of(c);
-  MPI_Send(nullptr, 0, MPI_BYTE, 0, t_request, c);
+/// A worker rank: keeps `threads` items in hand (asking rank 0 for more as they finish), sends
+/// each result back, and stops when rank 0 says so; then says goodbye, so that rank 0 knows no
+/// message of this rank is still on its way.
+inline void worker(const std::function<std::string(std::size_t)>& work,
+                   const distribute_options& opt, MPI_Comm c) {
+  const unsigned threads = std::max(1u, opt.threads);
+  ouro::detail::item_workers workers(threads, work,
+                                     fmt::format("rank {}", environment::rank_of(c)));
+  std::size_t asked = 0;  // requests not yet answered
+  bool stopped = false;
+  std::string failure, stop_message;
   for (;;) {
+    bool busy = false;
+    std::string local_failure;
+    for (auto& [i, r] : workers.take(local_failure)) {
+      send_bytes(with_index(i, r), 0, t_result, c);
+      busy = true;
+    }
+    if (!local_failure.empty() && failure.empty()) {
+      failure = local_failure;
+      send_bytes(with_index(0, failure), 0, t_error, c);
+      stopped = true;  // ask for nothing more
+      busy = true;
+    }
+    while (!stopped && workers.pending() + asked < threads) {
+      MPI_Send(nullptr, 0, MPI_BYTE, 0, t_request, c);
+      ++asked;
+    }
     MPI_Status st;
-    MPI_Probe(0, MPI_ANY_TAG, c, &st);
-    const std::string msg = recv_bytes(st, c);
-    if (st.MPI_TAG == t_stop) {
-      if (!msg.empty()) throw run_error(msg);
-      return;
+    if (asked > 0 && message_waiting(0, c, st)) {
+      busy = true;
+      const std::string msg = recv_bytes(st, c);
+      --asked;
+      if (st.MPI_TAG == t_assign) {
+        if (stopped) continue;  // (cannot happen: rank 0 answers requests only)
+        workers.add(static_cast<std::size_t>(index_of(msg)));
+      } else {  // t_stop
+        stopped = true;
+        if (stop_message.empty()) stop_message = msg;
+      }
     }
-    const std::uint64_t i = index_of(msg);
-    std::string result, failure;
-    try {
-      result = work(static_cast<std::size_t>(i));
-    } catch (...) {
-      failure = fmt::format("item {} on rank {}: {}", i, me, what_of(std::current_exception()));
-    }
-    if (failure.empty())
-      send_bytes(with_index(i, result), 0, t_result, c);
-    else
-      send_bytes(with_index(i, failure), 0, t_error, c);
+    if (stopped && asked == 0 && workers.pending() == 0) break;
+    if (!busy) workers.wait_for_result(1);
   }
+  workers.close();
+  std::string late;
+  for (auto& [i, r] : workers.take(late)) send_bytes(with_index(i, r), 0, t_result, c);
+  MPI_Send(nullptr, 0, MPI_BYTE, 0, t_bye, c);
+  if (!failure.empty()) throw run_error(failure);
+  if (!stop_message.empty()) throw run_error(stop_message);
 }
 }  // namespace detail
 
-/// Runs `work(i)` for every item i in [0, n) once, somewhere among the ranks of `opt.comm`, and
-/// returns on rank 0 every item's result in item order (an empty vector on the other ranks). Every
-/// rank must call it with the same n. See the file comment for failures.
+/// Runs `work(i)` for every item i in [0, n) once, somewhere among the ranks of `opt.comm`
+/// (`opt.threads` at a time on each rank), and returns on rank 0 every item's result in item order
+/// (an empty vector on the other ranks). Every rank must call it with the same n. `work` must be
+/// safe to call from several threads at once when opt.threads > 1. See the file comment for
+/// failures.
 inline std::vector<std::string> run_items(std::size_t n,
                                           const std::function<std::string(std::size_t)>& work,
                                           const distribute_options& opt = {}) {
-  const MPI_Comm c = opt.comm;
+  const detail::private_comm comm(opt.comm);
+  const MPI_Comm c = comm.get();
   const int me = environment::rank_of(c), ranks = environment::size_of(c);
   if (me != 0) {
-    detail::worker(work, c);
+    detail::worker(work, opt, c);
     return {};
   }
   std::vector<std::string> results(n);
@@ -180,101 +222,64 @@ inline std::vector<std::string> run_items(std::size_t n,
       todo.push_back(i);
     }
   }
-  // the first failure: written by the main thread under the lock, read by rank 0's worker
-  // thread under the lock
-  std::string failure;
-  std::mutex lock;
-  auto fail = [&](std::string why) {
-    std::lock_guard<std::mutex> g(lock);
-    if (failure.empty()) failure = std::move(why);
-  };
+  std::string failure;  // the first failure
   auto record = [&](std::size_t i, std::string bytes) {
-    if (!failure.empty()) return;
+    if (!failure.empty() || i >= n) return;
     try {
       if (opt.on_result) opt.on_result(i, bytes);
       results[i] = std::move(bytes);
       have[i] = 1;
-    } catch (...) {
-      fail(fmt::format("saving item {}: {}", i, detail::what_of(std::current_exception())));
+    } catch (const std::exception& e) {
+      failure = fmt::format("saving item {}: {}", i, e.what());
     }
   };
-
-  // rank 0's own worker thread takes items from the same queue
-  std::deque<std::pair<std::size_t, std::string>> local_done;
-  std::string local_failure;
-  std::atomic<bool> local_running{false}, stop_local{false};
-  auto next_item = [&]() -> std::optional<std::size_t> {
-    std::lock_guard<std::mutex> g(lock);
-    if (!failure.empty() || todo.empty()) return std::nullopt;
-    const std::size_t i = todo.front();
-    todo.pop_front();
-    return i;
-  };
-  std::thread local;
-  const bool root_works = opt.root_works || ranks == 1;
-  if (root_works) {
-    local_running = true;
-    local = std::thread([&] {
-      while (!stop_local.load()) {
-        const auto i = next_item();
-        if (!i) break;
-        try {
-          std::string r = work(*i);
-          std::lock_guard<std::mutex> g(lock);
-          local_done.emplace_back(*i, std::move(r));
-        } catch (...) {
-          std::lock_guard<std::mutex> g(lock);
-          local_failure =
-              fmt::format("item {} on rank 0: {}", *i, detail::what_of(std::current_exception()));
-          break;
-        }
-      }
-      local_running = false;
-    });
-  }
-
-  int active = ranks - 1;  // worker ranks not yet told to stop
-  auto drain_local = [&] {
-    std::deque<std::pair<std::size_t, std::string>> done;
-    std::string lf;
-    {
-      std::lock_guard<std::mutex> g(lock);
-      done.swap(local_done);
-      lf = std::move(local_failure);
-      local_failure.clear();
+  const unsigned threads = std::max(1u, opt.threads);
+  ouro::detail::item_workers local(threads, work, "rank 0");
+  int active = ranks - 1;  // worker ranks that have not said goodbye
+  for (;;) {
+    bool busy = false;
+    std::string local_failure;
+    for (auto& [i, r] : local.take(local_failure)) {
+      record(i, std::move(r));
+      busy = true;
     }
-    for (auto& [i, b] : done) record(i, std::move(b));
-    if (!lf.empty()) fail(lf);
-    return !done.empty() || !lf.empty();
-  };
-  while (active > 0 || local_running.load()) {
-    bool busy = drain_local();
-    int flag = 0;
+    if (!local_failure.empty() && failure.empty()) failure = local_failure;
+    while (failure.empty() && !todo.empty() && local.pending() < threads) {
+      local.add(todo.front());
+      todo.pop_front();
+      busy = true;
+    }
     MPI_Status st;
-    if (active > 0) MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c, &flag, &st);
-    if (flag) {
+    if (active > 0 && detail::message_waiting(MPI_ANY_SOURCE, c, st)) {
       busy = true;
       const std::string msg = detail::recv_bytes(st, c);
-      const int from = st.MPI_SOURCE;
-      if (st.MPI_TAG == detail::t_result) {
-        record(static_cast<std::size_t>(detail::index_of(msg)), msg.substr(8));
-      } else if (st.MPI_TAG == detail::t_error) {
-        fail(msg.substr(8));
-      }
-      // t_request, t_result and t_error all ask for the next item
-      if (const auto i = next_item()) {
-        const std::string b = detail::with_index(*i, "");
-        detail::send_bytes(b, from, detail::t_assign, c);
-      } else {
-        detail::send_bytes(failure, from, detail::t_stop, c);
-        --active;
+      switch (st.MPI_TAG) {
+        case detail::t_result:
+          record(static_cast<std::size_t>(detail::index_of(msg)), msg.substr(8));
+          break;
+        case detail::t_error:
+          if (failure.empty()) failure = msg.substr(8);
+          break;
+        case detail::t_bye:
+          --active;
+          break;
+        default:  // t_request: the next item, or stop
+          if (failure.empty() && !todo.empty()) {
+            detail::send_bytes(detail::with_index(todo.front(), ""), st.MPI_SOURCE,
+                               detail::t_assign, c);
+            todo.pop_front();
+          } else {
+            detail::send_bytes(failure, st.MPI_SOURCE, detail::t_stop, c);
+          }
       }
     }
-    if (!busy) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (!failure.empty()) local.close();  // what runs here finishes, nothing more starts
+    if (active == 0 && local.pending() == 0 && (todo.empty() || !failure.empty())) break;
+    if (!busy) local.wait_for_result(active > 0 ? 1 : 50);
   }
-  stop_local = true;
-  if (local.joinable()) local.join();
-  drain_local();
+  local.close();
+  std::string late;
+  for (auto& [i, r] : local.take(late)) record(i, std::move(r));
   if (!failure.empty()) throw run_error(failure);
   for (std::size_t i = 0; i < n; ++i)
     if (!have[i]) throw run_error(fmt::format("item {} was never run", i));

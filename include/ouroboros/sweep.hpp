@@ -1,5 +1,5 @@
 // Sweeps: many configurations (grid cells) x replicates, cut into work items that run apart (on
-// threads, processes or MPI ranks, see ouroboros/mpi.hpp) and are merged into the results of one
+// threads: run_items_local; or MPI ranks: ouroboros/mpi.hpp) and are merged into the results of one
 // run per cell, the same bit for bit as a single run of all the replicates: a replicate's streams
 // depend only on (seed, replicate, generation, role), and the summaries are recomputed from the
 // merged values in replicate order.
@@ -12,9 +12,18 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -113,6 +122,144 @@ inline run_result merge_replicate_blocks(std::span<const run_result> blocks,
       ++out.events_dropped;
   }
   return out;
+}
+
+namespace detail {
+/// Threads that run work items taken from a queue and leave their results (or the first failure)
+/// in another; the owner feeds the queue and collects from the thread it runs on.
+class item_workers {
+ public:
+  using work_fn = std::function<std::string(std::size_t)>;
+  item_workers(unsigned threads, work_fn work, std::string where)
+      : work_(std::move(work)), where_(std::move(where)) {
+    for (unsigned t = 0; t < std::max(1u, threads); ++t) pool_.emplace_back([this] { loop(); });
+  }
+  ~item_workers() { close(); }
+  item_workers(const item_workers&) = delete;
+  item_workers& operator=(const item_workers&) = delete;
+
+  /// Queues item i.
+  void add(std::size_t i) {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      todo_.push_back(i);
+    }
+    cv_.notify_one();
+  }
+  /// Items queued or running.
+  std::size_t pending() {
+    std::lock_guard<std::mutex> g(m_);
+    return todo_.size() + running_;
+  }
+  /// The results finished since the last call, and the first failure (empty if none).
+  std::deque<std::pair<std::size_t, std::string>> take(std::string& failure) {
+    std::lock_guard<std::mutex> g(m_);
+    if (failure.empty()) failure = std::move(failure_), failure_.clear();
+    return std::exchange(done_, {});
+  }
+  /// Waits until a result or a failure is ready, or `ms` milliseconds.
+  void wait_for_result(int ms) {
+    std::unique_lock<std::mutex> g(m_);
+    done_cv_.wait_for(g, std::chrono::milliseconds(ms),
+                      [&] { return !done_.empty() || !failure_.empty(); });
+  }
+  /// Drops the queued items (after a failure), lets running ones finish, stops the threads.
+  void close() {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      closed_ = true;
+      todo_.clear();
+    }
+    cv_.notify_all();
+    for (auto& t : pool_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::size_t i;
+      {
+        std::unique_lock<std::mutex> g(m_);
+        cv_.wait(g, [&] { return closed_ || !todo_.empty(); });
+        if (todo_.empty()) return;
+        i = todo_.front();
+        todo_.pop_front();
+        ++running_;
+      }
+      std::string r, fail;
+      try {
+        r = work_(i);
+      } catch (const std::exception& e) {
+        fail = fmt::format("item {} on {}: {}", i, where_, e.what());
+      } catch (...) {
+        fail = fmt::format("item {} on {}: unknown exception", i, where_);
+      }
+      {
+        std::lock_guard<std::mutex> g(m_);
+        --running_;
+        if (fail.empty()) {
+          done_.emplace_back(i, std::move(r));
+        } else {
+          if (failure_.empty()) failure_ = std::move(fail);
+          todo_.clear();  // nothing more starts here after a failure
+        }
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  work_fn work_;
+  std::string where_;
+  std::mutex m_;
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::size_t> todo_;
+  std::deque<std::pair<std::size_t, std::string>> done_;
+  std::string failure_;
+  std::size_t running_ = 0;
+  bool closed_ = false;
+  std::vector<std::thread> pool_;
+};
+}  // namespace detail
+
+/// Runs `work(i)` for every item i in [0, n) not already `known`, on `threads` threads of this
+/// process (one item per thread at a time), and returns every item's result in item order.
+/// `on_result(i, bytes)` is called on the calling thread as each new result arrives. The first
+/// item that throws stops the others from starting; the items running finish, and run_error is
+/// thrown with the failure's message. The one-process counterpart of ouro::mpi::run_items.
+inline std::vector<std::string> run_items_local(
+    std::size_t n, const std::function<std::string(std::size_t)>& work, unsigned threads,
+    const std::vector<std::optional<std::string>>& known = {},
+    const std::function<void(std::size_t, const std::string&)>& on_result = {}) {
+  std::vector<std::string> results(n);
+  detail::item_workers workers(threads, work, "this process");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i < known.size() && known[i])
+      results[i] = *known[i];
+    else
+      workers.add(i);
+  }
+  std::string failure;
+  auto collect = [&] {
+    for (auto& [i, r] : workers.take(failure)) {
+      if (failure.empty() && on_result) {
+        try {
+          on_result(i, r);
+        } catch (const std::exception& e) {
+          failure = fmt::format("saving item {}: {}", i, e.what());
+        }
+      }
+      results[i] = std::move(r);
+    }
+  };
+  while (failure.empty() && workers.pending() > 0) {
+    workers.wait_for_result(50);
+    collect();
+  }
+  workers.close();
+  collect();
+  if (!failure.empty()) throw run_error(failure);
+  return results;
 }
 
 }  // namespace ouro
