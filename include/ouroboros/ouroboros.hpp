@@ -42,6 +42,7 @@
 #include "ouroboros/samplers.hpp"
 #include "ouroboros/schedule.hpp"
 #include "ouroboros/stats.hpp"
+#include "ouroboros/sweep.hpp"
 #include "ouroboros/text/corpus.hpp"
 #include "ouroboros/theory.hpp"
 #include "ouroboros/version.hpp"
