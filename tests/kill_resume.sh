@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Kill-and-resume test of an example program: a run killed with SIGKILL at pseudo-random moments
-# (and once stopped with SIGINT, which must exit 130 after writing the results so far) and then
-# resumed with --resume must write the same files as an uninterrupted run, byte for byte, the
-# provenance block of the JSON (start time, seconds, threads) and the folder's name in figure
+# (and once stopped with SIGINT or SIGTERM, which must exit 130 after writing the results so far)
+# and then resumed with --resume must write the same files as an uninterrupted run, byte for
+# byte, the provenance block of the JSON (start time, seconds, threads) and the folder's name in figure
 # scripts aside.
 #
 #   kill_resume.sh PROGRAM WORKDIR SEED KILLS [ARGS...]
@@ -43,22 +43,23 @@ for ((i = 0; i <= kills; ++i)); do
   wait_ms=$((duration * (5 + RANDOM % 41) / 100))
   sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
   signal=KILL
-  ((i == kills)) && signal=INT  # the last stop is a clean interrupt
+  # the last stop is a clean interrupt: SIGINT for an even seed, SIGTERM for an odd one
+  ((i == kills)) && signal=$( ((seed % 2 == 0)) && echo INT || echo TERM)
   if kill -s "$signal" "$pid" 2>/dev/null; then
     set +e
     wait "$pid"
     rc=$?
     set -e
-    if [[ $signal == INT ]]; then
+    if [[ $signal != KILL ]]; then
       # it may have finished its last generation before the signal arrived: 0 or 130
       if [[ $rc -ne 130 && $rc -ne 0 ]]; then
-        echo "FAIL: after SIGINT $name exited $rc, expected 130"
+        echo "FAIL: after SIG$signal $name exited $rc, expected 130"
         cat "$work/attempt$i.err"
         exit 1
       fi
       if [[ $rc -eq 130 ]]; then
         mid_run=$((mid_run + 1))
-        ls "$got"/*.json >/dev/null || { echo "FAIL: no results written at SIGINT"; exit 1; }
+        ls "$got"/*.json >/dev/null || { echo "FAIL: no results written at SIG$signal"; exit 1; }
       fi
     elif [[ $rc -eq 137 ]]; then
       mid_run=$((mid_run + 1))
