@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -301,6 +302,17 @@ TEST_CASE("VAE on degenerate data: empty, all-black, a single image", "[vae][deg
         CHECK((v >= 0.0f && v <= 1.0f));
         if (n == 40) CHECK(v < 0.2f);  // 200 steps learn black; 20 (one image) need not
       }
+    }
+  }
+  SECTION("tiny intensities (1e-30 and the smallest normal float) train to finite numbers") {
+    for (float v : {1e-30f, std::numeric_limits<float>::min()}) {
+      event_log log;
+      xt::xtensor<float, 2> dim = xt::xtensor<float, 2>::from_shape({20, 16});
+      std::fill(dim.begin(), dim.end(), v);
+      const auto m = f.fit(dim, g, log);
+      default_rng ge(2);
+      CHECK(std::isfinite(m.negative_elbo(dim, ge)));
+      for (float x : m.sample(5, g)) CHECK((x >= 0.0f && x <= 1.0f));
     }
   }
   SECTION("pixel values outside [0, 1] or NaN are refused") {
