@@ -3,9 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "ouroboros/io/idx.hpp"
