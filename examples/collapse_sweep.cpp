@@ -330,9 +330,12 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "No progress on stderr");
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);  // prints help (0) or the error (2), on rank 0 only below
-    return agree(code == 0 ? 0 : 2);
+  } catch (const CLI::CallForHelp&) {
+    if (rank == 0) std::fputs(app.help().c_str(), stdout);
+    return agree(0);
+  } catch (const CLI::ParseError& e) {  // one line on rank 0, status 2 everywhere
+    if (rank == 0) fmt::print(stderr, "{}: error: {}\n", kName, e.what());
+    return agree(2);
   }
 
   sweep_config cfg;
