@@ -193,17 +193,17 @@ class gmm {
                                std::vector<double>& out) const {
     out.resize(n * w_.size());
     const double c = static_cast<double>(d_) * std::log(2 * std::numbers::pi);
-    std::vector<double> y(d_);
-    for (std::size_t k = 0; k < w_.size(); ++k) {
-      double* o = out.data() + k * n;
-      if (w_[k] == 0) {
-        std::fill(o, o + n, -std::numeric_limits<double>::infinity());
-        continue;
-      }
-      const auto& P = prec_chol_[k];
-      const double* m = mu_.data() + k * d_;
-      const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
-      if (d_ == 2) {  // the paper's case, unrolled
+    const std::size_t K = w_.size();
+    if (d_ == 2) {  // the paper's case, unrolled
+      for (std::size_t k = 0; k < K; ++k) {
+        double* o = out.data() + k * n;
+        if (w_[k] == 0) {
+          std::fill(o, o + n, -std::numeric_limits<double>::infinity());
+          continue;
+        }
+        const auto& P = prec_chol_[k];
+        const double* m = mu_.data() + k * d_;
+        const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
         const double p00 = P(0, 0), p10 = P(1, 0), p11 = P(1, 1), m0 = m[0], m1 = m[1];
         const double* xs = xs_all;
         for (std::size_t s = 0; s < n; ++s) {
@@ -211,27 +211,46 @@ class gmm {
           const double y0 = p00 * d0, y1 = p10 * d0 + p11 * d1;
           o[s] = base - 0.5 * (y0 * y0 + y1 * y1);
         }
-        continue;
       }
-      // blocks of points transposed to D x B, so the triangular products run over points
-      constexpr std::size_t B = 256;
-      thread_local std::vector<double> xc, q;
-      xc.resize(d_ * B);
-      q.resize(B);
-      for (std::size_t b0 = 0; b0 < n; b0 += B) {
-        const std::size_t cnt = std::min(B, n - b0);
-        for (std::size_t s = 0; s < cnt; ++s)
-          for (std::size_t j = 0; j < d_; ++j) xc[j * B + s] = xs_all[(b0 + s) * d_ + j] - m[j];
+      return;
+    }
+    // blocks of B points transposed once to D x B (xt), then centred for each component (xc),
+    // so the triangular products run over points (rows LD = B + 8 apart: a stride of a power of
+    // two would put the D rows in the same few cache sets)
+    constexpr std::size_t B = 256, LD = B + 8;
+    thread_local std::vector<double> xt, xc, q;
+    xt.resize(d_ * LD);
+    xc.resize(d_ * LD);
+    q.resize(B);
+    for (std::size_t b0 = 0; b0 < n; b0 += B) {
+      const std::size_t cnt = std::min(B, n - b0);
+      for (std::size_t s = 0; s < cnt; ++s)
+        for (std::size_t j = 0; j < d_; ++j) xt[j * LD + s] = xs_all[(b0 + s) * d_ + j];
+      for (std::size_t k = 0; k < K; ++k) {
+        double* o = out.data() + k * n;
+        if (w_[k] == 0) {
+          std::fill(o + b0, o + b0 + cnt, -std::numeric_limits<double>::infinity());
+          continue;
+        }
+        const auto& P = prec_chol_[k];
+        const double* m = mu_.data() + k * d_;
+        const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
+        for (std::size_t j = 0; j < d_; ++j) {
+          const double* tj = xt.data() + j * LD;
+          double* cj = xc.data() + j * LD;
+          const double mj = m[j];
+          for (std::size_t s = 0; s < cnt; ++s) cj[s] = tj[s] - mj;
+        }
         std::fill(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(cnt), 0.0);
         double* qq = q.data();
 #if defined(__AVX512F__)
         if (d_ <= 16) {  // eight points per vector, the D centred coordinates in registers
           for (std::size_t j = 0; j < d_; ++j)
-            std::fill(xc.begin() + static_cast<std::ptrdiff_t>(j * B + cnt),
-                      xc.begin() + static_cast<std::ptrdiff_t>((j + 1) * B), 0.0);
+            std::fill(xc.begin() + static_cast<std::ptrdiff_t>(j * LD + cnt),
+                      xc.begin() + static_cast<std::ptrdiff_t>((j + 1) * LD), 0.0);
           for (std::size_t s0 = 0; s0 < cnt; s0 += 8) {
             __m512d xv[16];
-            for (std::size_t j = 0; j < d_; ++j) xv[j] = _mm512_loadu_pd(xc.data() + j * B + s0);
+            for (std::size_t j = 0; j < d_; ++j) xv[j] = _mm512_loadu_pd(xc.data() + j * LD + s0);
             __m512d qv = _mm512_setzero_pd();
             for (std::size_t i = 0; i < d_; ++i) {
               __m512d y = _mm512_mul_pd(_mm512_set1_pd(P(i, 0)), xv[0]);
@@ -252,7 +271,7 @@ class gmm {
           for (std::size_t s = 0; s < cnt; ++s) y[s] = 0;
           for (std::size_t j = 0; j <= i; ++j) {
             const double p = P(i, j);
-            const double* xj = xc.data() + j * B;
+            const double* xj = xc.data() + j * LD;
             for (std::size_t s = 0; s < cnt; ++s) y[s] += p * xj[s];
           }
           for (std::size_t s = 0; s < cnt; ++s) qq[s] += y[s] * y[s];

@@ -246,8 +246,20 @@ inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const doubl
   }
 }
 
-inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const double* rk,
-                          std::span<const double> c, double& nk, double* s1, double* s2);
+inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std::size_t d,
+                          const double* rk, std::span<const double> c, double& nk, double* s1,
+                          double* s2);
+
+/// Points (n x d, row-major) transposed into xt: coordinate j of point s at xt[j * ld + s];
+/// returns ld (rows padded to a multiple of 8 plus 8, so that they do not share cache sets).
+inline std::size_t transpose_points(const double* X, std::size_t n, std::size_t d,
+                                    std::vector<double>& xt) {
+  const std::size_t ld = (n + 7) / 8 * 8 + 8;
+  xt.resize(d * ld);
+  for (std::size_t s = 0; s < n; ++s)
+    for (std::size_t j = 0; j < d; ++j) xt[j * ld + s] = X[s * d + j];
+  return ld;
+}
 
 /// The M-step: weights, means and covariances from responsibilities r (component-major, K x n).
 /// Centred (two-pass) sums, as scikit-learn; loops run over points so they vectorise.
@@ -258,7 +270,8 @@ inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
   const double eps10 = 10 * std::numeric_limits<double>::epsilon();
   std::vector<double> w(K), mu(K * d, 0.0);
   std::vector<ouro::detail::sym_matrix> cov(K, ouro::detail::sym_matrix(d));
-  std::vector<double> dv(d);
+  std::vector<double> dv(d), xt;
+  const std::size_t ld = d == 2 ? 0 : transpose_points(X, n, d, xt);
   for (std::size_t k = 0; k < K; ++k) {
     const double* rk = r.data() + k * n;
     const double nk = lane_sums<1>(n, [rk](std::size_t s, double* v) { v[0] = rk[s]; })[0];
@@ -293,7 +306,8 @@ inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
       if (!empty) {  // the moments about the new mean, by the same kernel as the EM passes
         double mass = 0;
         std::vector<double> s1(d, 0.0), s2(d * d, 0.0), delta(d);
-        moments_block(X, n, d, rk, std::span<const double>(m, d), mass, s1.data(), s2.data());
+        moments_block(xt.data(), ld, n, d, rk, std::span<const double>(m, d), mass, s1.data(),
+                      s2.data());
         for (std::size_t i = 0; i < d; ++i) delta[i] = s1[i] * inv;
         for (std::size_t i = 0; i < d; ++i)
           for (std::size_t j = 0; j <= i; ++j)
@@ -337,25 +351,31 @@ inline constexpr std::size_t em_block_size = 2048;
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 /// Adds the responsibility mass and the first and second moments of x - c over `cnt` points
-/// (row-major at X, D > 2) weighted by rk: nk += sum r, s1 += sum r (x - c),
-/// s2 += sum r (x - c)(x - c)' (lower triangle, row-major D x D).
-inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const double* rk,
-                          std::span<const double> c, double& nk, double* s1, double* s2) {
+/// (D > 2, transposed: XT[i * ld + s], see transpose_points) weighted by rk: nk += sum r,
+/// s1 += sum r (x - c), s2 += sum r (x - c)(x - c)' (lower triangle, row-major D x D).
+inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std::size_t d,
+                          const double* rk, std::span<const double> c, double& nk, double* s1,
+                          double* s2) {
   thread_local std::vector<double> xt_block, wx;
   // sub-blocks of 128 points transposed to D x 128 and centred at c (they stay in L1):
   // the moments become dot products over points, accumulated in eight lanes
-  constexpr std::size_t SB = 128;
-  xt_block.resize(d * SB);
-  wx.resize(d * SB);
+  // (rows LS = SB + 8 apart, not a power of two: no cache-set conflicts between the rows)
+  constexpr std::size_t SB = 128, LS = SB + 8;
+  xt_block.resize(d * LS);
+  wx.resize(d * LS);
   for (std::size_t t0 = 0; t0 < cnt; t0 += SB) {
     const std::size_t c2 = std::min(SB, cnt - t0);
-    for (std::size_t s = 0; s < c2; ++s)
-      for (std::size_t i = 0; i < d; ++i) xt_block[i * SB + s] = X[(t0 + s) * d + i] - c[i];
+    for (std::size_t i = 0; i < d; ++i) {
+      const double* xi = XT + i * ld + t0;
+      double* bi = xt_block.data() + i * LS;
+      const double ci = c[i];
+      for (std::size_t s = 0; s < c2; ++s) bi[s] = xi[s] - ci;
+    }
     const double* rr = rk + t0;
     nk += lane_sums<1>(c2, [rr](std::size_t s, double* v) { v[0] = rr[s]; })[0];
     for (std::size_t i = 0; i < d; ++i) {
-      const double* xi = xt_block.data() + i * SB;
-      double* wi = wx.data() + i * SB;
+      const double* xi = xt_block.data() + i * LS;
+      double* wi = wx.data() + i * LS;
       for (std::size_t s = 0; s < c2; ++s) wi[s] = rr[s] * xi[s];
     }
 #if defined(__AVX512F__)
@@ -363,13 +383,13 @@ inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const
       // 4 x 4 register tiles of the second moments: per step of eight points, eight loads
       // feed sixteen fused multiply-adds (rows beyond d and points beyond c2 are zero)
       const std::size_t dp = (d + 3) / 4 * 4, c2p = (c2 + 7) / 8 * 8;
-      xt_block.resize(dp * SB);
-      wx.resize(dp * SB);
+      xt_block.resize(dp * LS);
+      wx.resize(dp * LS);
       for (std::size_t i = 0; i < dp; ++i)
         for (std::size_t s = (i < d ? c2 : 0); s < c2p; ++s)
-          xt_block[i * SB + s] = wx[i * SB + s] = 0.0;
+          xt_block[i * LS + s] = wx[i * LS + s] = 0.0;
       for (std::size_t i = 0; i < d; ++i) {
-        const double* wi = wx.data() + i * SB;
+        const double* wi = wx.data() + i * LS;
         s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
       }
       for (std::size_t ti = 0; ti < dp; ti += 4)
@@ -380,8 +400,8 @@ inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const
           for (std::size_t s = 0; s < c2p; s += 8) {
             __m512d a[4], b[4];
             for (std::size_t r = 0; r < 4; ++r) {
-              a[r] = _mm512_loadu_pd(wx.data() + (ti + r) * SB + s);
-              b[r] = _mm512_loadu_pd(xt_block.data() + (tj + r) * SB + s);
+              a[r] = _mm512_loadu_pd(wx.data() + (ti + r) * LS + s);
+              b[r] = _mm512_loadu_pd(xt_block.data() + (tj + r) * LS + s);
             }
             for (std::size_t r = 0; r < 4; ++r)
               for (std::size_t q = 0; q < 4; ++q)
@@ -397,10 +417,10 @@ inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const
     }
 #endif
     for (std::size_t i = 0; i < d; ++i) {
-      const double* wi = wx.data() + i * SB;
+      const double* wi = wx.data() + i * LS;
       s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
       for (std::size_t jj = 0; jj <= i; ++jj) {
-        const double* xj = xt_block.data() + jj * SB;
+        const double* xj = xt_block.data() + jj * LS;
         s2[i * d + jj] +=
             lane_sums<1>(c2, [wi, xj](std::size_t s, double* v) { v[0] = wi[s] * xj[s]; })[0];
       }
@@ -411,10 +431,12 @@ inline void moments_block(const double* X, std::size_t cnt, std::size_t d, const
 /// The statistics of the points [b0, b0 + cnt) only, into a zeroed `st`.
 inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t cnt, em_stats& st) {
   const std::size_t d = x.shape()[1], K = m.components();
-  thread_local std::vector<double> lc, lp, r;
+  thread_local std::vector<double> lc, lp, r, xt;
   {
     const double* X = x.data() + b0 * d;
     m.component_log_densities(X, cnt, lc);
+    // for the moments: the block transposed once for every component
+    const std::size_t ld = d == 2 ? 0 : transpose_points(X, cnt, d, xt);
     gmm::log_sum_exp_columns(lc, cnt, K, lp, &r);
     const double* lpp = lp.data();
     st.loglik += lane_sums<1>(cnt, [lpp](std::size_t s, double* v) { v[0] = lpp[s]; })[0];
@@ -438,7 +460,7 @@ inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t 
         s1[0] += a[1], s1[1] += a[2];
         s2[0] += a[3], s2[2] += a[4], s2[3] += a[5];
       } else {
-        moments_block(X, cnt, d, rk, c, st.nk[k], s1, s2);
+        moments_block(xt.data(), ld, cnt, d, rk, c, st.nk[k], s1, s2);
       }
     }
   }
