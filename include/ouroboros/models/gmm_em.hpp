@@ -373,24 +373,20 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
     }
     const double* rr = rk + t0;
     nk += lane_sums<1>(c2, [rr](std::size_t s, double* v) { v[0] = rr[s]; })[0];
-    for (std::size_t i = 0; i < d; ++i) {
-      const double* xi = xt_block.data() + i * LS;
-      double* wi = wx.data() + i * LS;
-      for (std::size_t s = 0; s < c2; ++s) wi[s] = rr[s] * xi[s];
-    }
 #if defined(__AVX512F__)
     if (d <= 16) {
-      // 4 x 4 register tiles of the second moments: per step of eight points, eight loads
-      // feed sixteen fused multiply-adds (rows beyond d and points beyond c2 are zero)
+      // 4 x 4 register tiles of the second moments: per step of eight points, the weights, four
+      // weighted rows and four rows feed sixteen fused multiply-adds (rows beyond d and points
+      // beyond c2 are zero; the weighted rows r x are formed in registers)
       const std::size_t dp = (d + 3) / 4 * 4, c2p = (c2 + 7) / 8 * 8;
       xt_block.resize(dp * LS);
-      wx.resize(dp * LS);
       for (std::size_t i = 0; i < dp; ++i)
-        for (std::size_t s = (i < d ? c2 : 0); s < c2p; ++s)
-          xt_block[i * LS + s] = wx[i * LS + s] = 0.0;
+        for (std::size_t s = (i < d ? c2 : 0); s < c2p; ++s) xt_block[i * LS + s] = 0.0;
+      alignas(64) double rpad[SB];
+      for (std::size_t s = 0; s < c2p; ++s) rpad[s] = s < c2 ? rr[s] : 0.0;
       for (std::size_t i = 0; i < d; ++i) {
-        const double* wi = wx.data() + i * LS;
-        s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
+        const double* xi = xt_block.data() + i * LS;
+        s1[i] += lane_sums<1>(c2, [rr, xi](std::size_t s, double* v) { v[0] = rr[s] * xi[s]; })[0];
       }
       for (std::size_t ti = 0; ti < dp; ti += 4)
         for (std::size_t tj = 0; tj <= ti; tj += 4) {
@@ -399,8 +395,9 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
             for (auto& a : row) a = _mm512_setzero_pd();
           for (std::size_t s = 0; s < c2p; s += 8) {
             __m512d a[4], b[4];
+            const __m512d rv = _mm512_load_pd(rpad + s);
             for (std::size_t r = 0; r < 4; ++r) {
-              a[r] = _mm512_loadu_pd(wx.data() + (ti + r) * LS + s);
+              a[r] = _mm512_mul_pd(rv, _mm512_loadu_pd(xt_block.data() + (ti + r) * LS + s));
               b[r] = _mm512_loadu_pd(xt_block.data() + (tj + r) * LS + s);
             }
             for (std::size_t r = 0; r < 4; ++r)
@@ -416,6 +413,11 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
       continue;
     }
 #endif
+    for (std::size_t i = 0; i < d; ++i) {
+      const double* xi = xt_block.data() + i * LS;
+      double* wi = wx.data() + i * LS;
+      for (std::size_t s = 0; s < c2; ++s) wi[s] = rr[s] * xi[s];
+    }
     for (std::size_t i = 0; i < d; ++i) {
       const double* wi = wx.data() + i * LS;
       s1[i] += lane_sums<1>(c2, [wi](std::size_t s, double* v) { v[0] = wi[s]; })[0];
