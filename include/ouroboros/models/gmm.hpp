@@ -11,6 +11,7 @@
 #include <span>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -181,6 +182,40 @@ class gmm {
     return x;
   }
 
+#if defined(__AVX512F__)
+  /// Calls f.template operator()<D>() for the runtime dimension d in [1, 16].
+  template <class F>
+  static void with_dimension(std::size_t d, F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (void)((d == I + 1 ? (f.template operator()<I + 1>(), true) : false) || ...);
+    }
+    (std::make_index_sequence<16>{});
+  }
+  /// q[s] = |P (x_s - m)|^2 for points transposed (D rows ld apart), eight points per vector,
+  /// unrolled for the dimension so that the centred coordinates stay in registers (the
+  /// operations and their order are those of a loop over the runtime dimension). P: D x D,
+  /// row-major. Lanes beyond cnt are computed and dropped.
+  template <std::size_t D>
+  static void quad_forms_avx512(const double* xt, std::size_t ld, std::size_t cnt, const double* m,
+                                const double* P, double* q) {
+    for (std::size_t s0 = 0; s0 < cnt; s0 += 8) {
+      __m512d xv[D];
+      for (std::size_t j = 0; j < D; ++j)
+        xv[j] = _mm512_sub_pd(_mm512_loadu_pd(xt + j * ld + s0), _mm512_set1_pd(m[j]));
+      __m512d qv = _mm512_setzero_pd();
+      for (std::size_t i = 0; i < D; ++i) {
+        __m512d y = _mm512_mul_pd(_mm512_set1_pd(P[i * D]), xv[0]);
+        for (std::size_t j = 1; j <= i; ++j)
+          y = _mm512_fmadd_pd(_mm512_set1_pd(P[i * D + j]), xv[j], y);
+        qv = _mm512_fmadd_pd(y, y, qv);
+      }
+      alignas(64) double qs[8];
+      _mm512_store_pd(qs, qv);
+      for (std::size_t w = 0; w < 8 && s0 + w < cnt; ++w) q[s0 + w] = qs[w];
+    }
+  }
+#endif
+
   /// log(w_k) + log N(x_s | mu_k, S_k) for every point s and component k, into `out` laid out
   /// component-major (out[k * n + s]).
   void component_log_densities(const dataset_type& x, std::vector<double>& out) const {
@@ -235,6 +270,16 @@ class gmm {
         const auto& P = prec_chol_[k];
         const double* m = mu_.data() + k * d_;
         const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
+        double* qq = q.data();
+#if defined(__AVX512F__)
+        if (d_ <= 16) {  // eight points per vector, centred in registers
+          with_dimension(d_, [&]<std::size_t D>() {
+            quad_forms_avx512<D>(xt.data(), LD, cnt, m, P.a.data(), qq);
+          });
+          for (std::size_t s = 0; s < cnt; ++s) o[b0 + s] = base - 0.5 * qq[s];
+          continue;
+        }
+#endif
         for (std::size_t j = 0; j < d_; ++j) {
           const double* tj = xt.data() + j * LD;
           double* cj = xc.data() + j * LD;
@@ -242,30 +287,6 @@ class gmm {
           for (std::size_t s = 0; s < cnt; ++s) cj[s] = tj[s] - mj;
         }
         std::fill(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(cnt), 0.0);
-        double* qq = q.data();
-#if defined(__AVX512F__)
-        if (d_ <= 16) {  // eight points per vector, the D centred coordinates in registers
-          for (std::size_t j = 0; j < d_; ++j)
-            std::fill(xc.begin() + static_cast<std::ptrdiff_t>(j * LD + cnt),
-                      xc.begin() + static_cast<std::ptrdiff_t>((j + 1) * LD), 0.0);
-          for (std::size_t s0 = 0; s0 < cnt; s0 += 8) {
-            __m512d xv[16];
-            for (std::size_t j = 0; j < d_; ++j) xv[j] = _mm512_loadu_pd(xc.data() + j * LD + s0);
-            __m512d qv = _mm512_setzero_pd();
-            for (std::size_t i = 0; i < d_; ++i) {
-              __m512d y = _mm512_mul_pd(_mm512_set1_pd(P(i, 0)), xv[0]);
-              for (std::size_t j = 1; j <= i; ++j)
-                y = _mm512_fmadd_pd(_mm512_set1_pd(P(i, j)), xv[j], y);
-              qv = _mm512_fmadd_pd(y, y, qv);
-            }
-            alignas(64) double qs[8];
-            _mm512_store_pd(qs, qv);
-            for (std::size_t w = 0; w < 8 && s0 + w < cnt; ++w) qq[s0 + w] = qs[w];
-          }
-          for (std::size_t s = 0; s < cnt; ++s) o[b0 + s] = base - 0.5 * qq[s];
-          continue;
-        }
-#endif
         for (std::size_t i = 0; i < d_; ++i) {
           double y[B];
           for (std::size_t s = 0; s < cnt; ++s) y[s] = 0;

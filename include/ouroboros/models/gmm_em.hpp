@@ -365,40 +365,45 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
   wx.resize(d * LS);
   for (std::size_t t0 = 0; t0 < cnt; t0 += SB) {
     const std::size_t c2 = std::min(SB, cnt - t0);
-    for (std::size_t i = 0; i < d; ++i) {
-      const double* xi = XT + i * ld + t0;
-      double* bi = xt_block.data() + i * LS;
-      const double ci = c[i];
-      for (std::size_t s = 0; s < c2; ++s) bi[s] = xi[s] - ci;
-    }
     const double* rr = rk + t0;
     nk += lane_sums<1>(c2, [rr](std::size_t s, double* v) { v[0] = rr[s]; })[0];
 #if defined(__AVX512F__)
     if (d <= 16) {
-      // 4 x 4 register tiles of the second moments: per step of eight points, the weights, four
-      // weighted rows and four rows feed sixteen fused multiply-adds (rows beyond d and points
-      // beyond c2 are zero; the weighted rows r x are formed in registers)
+      // 4 x 4 register tiles of the second moments: per step of eight points, the weights and
+      // eight rows, centred in registers (four of them weighted), feed sixteen fused
+      // multiply-adds. Rows beyond d read zeros; points beyond c2 have weight 0.
       const std::size_t dp = (d + 3) / 4 * 4, c2p = (c2 + 7) / 8 * 8;
-      xt_block.resize(dp * LS);
-      for (std::size_t i = 0; i < dp; ++i)
-        for (std::size_t s = (i < d ? c2 : 0); s < c2p; ++s) xt_block[i * LS + s] = 0.0;
+      static constexpr double zeros[SB] = {};
+      const double* row[16];
+      double centre[16];
+      for (std::size_t i = 0; i < dp; ++i) {
+        row[i] = i < d ? XT + i * ld + t0 : zeros;
+        centre[i] = i < d ? c[i] : 0.0;
+      }
       alignas(64) double rpad[SB];
       for (std::size_t s = 0; s < c2p; ++s) rpad[s] = s < c2 ? rr[s] : 0.0;
       for (std::size_t i = 0; i < d; ++i) {
-        const double* xi = xt_block.data() + i * LS;
-        s1[i] += lane_sums<1>(c2, [rr, xi](std::size_t s, double* v) { v[0] = rr[s] * xi[s]; })[0];
+        const double* xi = row[i];
+        const double ci = centre[i];
+        s1[i] += lane_sums<1>(
+            c2, [rr, xi, ci](std::size_t s, double* v) { v[0] = rr[s] * (xi[s] - ci); })[0];
       }
       for (std::size_t ti = 0; ti < dp; ti += 4)
         for (std::size_t tj = 0; tj <= ti; tj += 4) {
           __m512d acc[4][4];
-          for (auto& row : acc)
-            for (auto& a : row) a = _mm512_setzero_pd();
+          for (auto& r : acc)
+            for (auto& a : r) a = _mm512_setzero_pd();
+          __m512d ca[4], cb[4];
+          for (std::size_t r = 0; r < 4; ++r) {
+            ca[r] = _mm512_set1_pd(centre[ti + r]);
+            cb[r] = _mm512_set1_pd(centre[tj + r]);
+          }
           for (std::size_t s = 0; s < c2p; s += 8) {
             __m512d a[4], b[4];
             const __m512d rv = _mm512_load_pd(rpad + s);
             for (std::size_t r = 0; r < 4; ++r) {
-              a[r] = _mm512_mul_pd(rv, _mm512_loadu_pd(xt_block.data() + (ti + r) * LS + s));
-              b[r] = _mm512_loadu_pd(xt_block.data() + (tj + r) * LS + s);
+              a[r] = _mm512_mul_pd(rv, _mm512_sub_pd(_mm512_loadu_pd(row[ti + r] + s), ca[r]));
+              b[r] = _mm512_sub_pd(_mm512_loadu_pd(row[tj + r] + s), cb[r]);
             }
             for (std::size_t r = 0; r < 4; ++r)
               for (std::size_t q = 0; q < 4; ++q)
@@ -413,6 +418,12 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
       continue;
     }
 #endif
+    for (std::size_t i = 0; i < d; ++i) {
+      const double* xi = XT + i * ld + t0;
+      double* bi = xt_block.data() + i * LS;
+      const double ci = c[i];
+      for (std::size_t s = 0; s < c2; ++s) bi[s] = xi[s] - ci;
+    }
     for (std::size_t i = 0; i < d; ++i) {
       const double* xi = xt_block.data() + i * LS;
       double* wi = wx.data() + i * LS;
