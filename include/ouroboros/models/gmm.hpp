@@ -249,55 +249,67 @@ class gmm {
       }
       return;
     }
-    // blocks of B points transposed once to D x B (xt), then centred for each component (xc),
-    // so the triangular products run over points (rows LD = B + 8 apart: a stride of a power of
-    // two would put the D rows in the same few cache sets)
+    // blocks of B points transposed once to D x B for every component (rows LD = B + 8 apart:
+    // a stride of a power of two would put the D rows in the same few cache sets)
     constexpr std::size_t B = 256, LD = B + 8;
-    thread_local std::vector<double> xt, xc, q;
+    thread_local std::vector<double> xt;
     xt.resize(d_ * LD);
-    xc.resize(d_ * LD);
-    q.resize(B);
     for (std::size_t b0 = 0; b0 < n; b0 += B) {
       const std::size_t cnt = std::min(B, n - b0);
       for (std::size_t s = 0; s < cnt; ++s)
         for (std::size_t j = 0; j < d_; ++j) xt[j * LD + s] = xs_all[(b0 + s) * d_ + j];
-      for (std::size_t k = 0; k < K; ++k) {
-        double* o = out.data() + k * n;
-        if (w_[k] == 0) {
-          std::fill(o + b0, o + b0 + cnt, -std::numeric_limits<double>::infinity());
-          continue;
-        }
-        const auto& P = prec_chol_[k];
-        const double* m = mu_.data() + k * d_;
-        const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
-        double* qq = q.data();
+      log_densities_transposed(xt.data(), LD, cnt, out.data() + b0, n);
+    }
+  }
+
+  /// The same for `cnt` points given transposed (coordinate j of point s at xt[j * ld + s],
+  /// ld >= cnt rounded up to a multiple of 8; D != 2), into out[k * stride + s].
+  void log_densities_transposed(const double* xt, std::size_t ld, std::size_t cnt, double* out,
+                                std::size_t stride) const {
+    const double c = static_cast<double>(d_) * std::log(2 * std::numbers::pi);
+    constexpr std::size_t B = 256, LD = B + 8;
+    thread_local std::vector<double> xc, q;
+    xc.resize(d_ * LD);
+    q.resize(std::max(cnt, B));
+    for (std::size_t k = 0; k < w_.size(); ++k) {
+      double* o = out + k * stride;
+      if (w_[k] == 0) {
+        std::fill(o, o + cnt, -std::numeric_limits<double>::infinity());
+        continue;
+      }
+      const auto& P = prec_chol_[k];
+      const double* m = mu_.data() + k * d_;
+      const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
+      double* qq = q.data();
 #if defined(__AVX512F__)
-        if (d_ <= 16) {  // eight points per vector, centred in registers
-          with_dimension(d_, [&]<std::size_t D>() {
-            quad_forms_avx512<D>(xt.data(), LD, cnt, m, P.a.data(), qq);
-          });
-          for (std::size_t s = 0; s < cnt; ++s) o[b0 + s] = base - 0.5 * qq[s];
-          continue;
-        }
+      if (d_ <= 16) {  // eight points per vector, centred in registers
+        with_dimension(
+            d_, [&]<std::size_t D>() { quad_forms_avx512<D>(xt, ld, cnt, m, P.a.data(), qq); });
+        for (std::size_t s = 0; s < cnt; ++s) o[s] = base - 0.5 * qq[s];
+        continue;
+      }
 #endif
+      // blocks of B points centred (D x B), so the triangular products run over points
+      for (std::size_t b0 = 0; b0 < cnt; b0 += B) {
+        const std::size_t nb = std::min(B, cnt - b0);
         for (std::size_t j = 0; j < d_; ++j) {
-          const double* tj = xt.data() + j * LD;
+          const double* tj = xt + j * ld + b0;
           double* cj = xc.data() + j * LD;
           const double mj = m[j];
-          for (std::size_t s = 0; s < cnt; ++s) cj[s] = tj[s] - mj;
+          for (std::size_t s = 0; s < nb; ++s) cj[s] = tj[s] - mj;
         }
-        std::fill(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(cnt), 0.0);
+        std::fill(qq, qq + nb, 0.0);
         for (std::size_t i = 0; i < d_; ++i) {
           double y[B];
-          for (std::size_t s = 0; s < cnt; ++s) y[s] = 0;
+          for (std::size_t s = 0; s < nb; ++s) y[s] = 0;
           for (std::size_t j = 0; j <= i; ++j) {
             const double p = P(i, j);
             const double* xj = xc.data() + j * LD;
-            for (std::size_t s = 0; s < cnt; ++s) y[s] += p * xj[s];
+            for (std::size_t s = 0; s < nb; ++s) y[s] += p * xj[s];
           }
-          for (std::size_t s = 0; s < cnt; ++s) qq[s] += y[s] * y[s];
+          for (std::size_t s = 0; s < nb; ++s) qq[s] += y[s] * y[s];
         }
-        for (std::size_t s = 0; s < cnt; ++s) o[b0 + s] = base - 0.5 * qq[s];
+        for (std::size_t s = 0; s < nb; ++s) o[b0 + s] = base - 0.5 * qq[s];
       }
     }
   }

@@ -398,16 +398,30 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
             ca[r] = _mm512_set1_pd(centre[ti + r]);
             cb[r] = _mm512_set1_pd(centre[tj + r]);
           }
-          for (std::size_t s = 0; s < c2p; s += 8) {
-            __m512d a[4], b[4];
-            const __m512d rv = _mm512_load_pd(rpad + s);
-            for (std::size_t r = 0; r < 4; ++r) {
-              a[r] = _mm512_mul_pd(rv, _mm512_sub_pd(_mm512_loadu_pd(row[ti + r] + s), ca[r]));
-              b[r] = _mm512_sub_pd(_mm512_loadu_pd(row[tj + r] + s), cb[r]);
+          if (ti == tj) {  // a diagonal tile: the same rows, and its lower half only
+            for (std::size_t s = 0; s < c2p; s += 8) {
+              __m512d b[4];
+              const __m512d rv = _mm512_load_pd(rpad + s);
+              for (std::size_t r = 0; r < 4; ++r)
+                b[r] = _mm512_sub_pd(_mm512_loadu_pd(row[ti + r] + s), cb[r]);
+              for (std::size_t r = 0; r < 4; ++r) {
+                const __m512d a = _mm512_mul_pd(rv, b[r]);
+                for (std::size_t q = 0; q <= r; ++q)
+                  acc[r][q] = _mm512_fmadd_pd(a, b[q], acc[r][q]);
+              }
             }
-            for (std::size_t r = 0; r < 4; ++r)
-              for (std::size_t q = 0; q < 4; ++q)
-                acc[r][q] = _mm512_fmadd_pd(a[r], b[q], acc[r][q]);
+          } else {
+            for (std::size_t s = 0; s < c2p; s += 8) {
+              __m512d a[4], b[4];
+              const __m512d rv = _mm512_load_pd(rpad + s);
+              for (std::size_t r = 0; r < 4; ++r) {
+                a[r] = _mm512_mul_pd(rv, _mm512_sub_pd(_mm512_loadu_pd(row[ti + r] + s), ca[r]));
+                b[r] = _mm512_sub_pd(_mm512_loadu_pd(row[tj + r] + s), cb[r]);
+              }
+              for (std::size_t r = 0; r < 4; ++r)
+                for (std::size_t q = 0; q < 4; ++q)
+                  acc[r][q] = _mm512_fmadd_pd(a[r], b[q], acc[r][q]);
+            }
           }
           for (std::size_t r = 0; r < 4; ++r)
             for (std::size_t q = 0; q < 4; ++q) {
@@ -447,9 +461,14 @@ inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t 
   thread_local std::vector<double> lc, lp, r, xt;
   {
     const double* X = x.data() + b0 * d;
-    m.component_log_densities(X, cnt, lc);
-    // for the moments: the block transposed once for every component
+    // the block transposed once, for the densities and the moments of every component
     const std::size_t ld = d == 2 ? 0 : transpose_points(X, cnt, d, xt);
+    if (d == 2) {
+      m.component_log_densities(X, cnt, lc);
+    } else {
+      lc.resize(cnt * K);
+      m.log_densities_transposed(xt.data(), ld, cnt, lc.data(), cnt);
+    }
     gmm::log_sum_exp_columns(lc, cnt, K, lp, &r);
     const double* lpp = lp.data();
     st.loglik += lane_sums<1>(cnt, [lpp](std::size_t s, double* v) { v[0] = lpp[s]; })[0];
