@@ -204,23 +204,7 @@ int main(int argc, char** argv) {
     if (g < o.generations) snap_at.insert(g);
   snap_at.insert(o.generations - 1);
   std::vector<snapshot> snaps;
-  session.add_part({"snapshots",
-                    [&](ouro::io::binary_writer& w) {
-                      w.put_u64(snaps.size());
-                      for (const auto& s : snaps) {
-                        w.put_string(s.run);
-                        w.put_u64(s.generation);
-                        ouro::checkpoint_traits<gmm>::save(s.model, w);
-                      }
-                    },
-                    [&](ouro::io::binary_reader& r) {
-                      const auto n = r.get_size("snapshots", 1u << 20);
-                      for (std::size_t i = 0; i < n; ++i) {
-                        auto run = r.get_string("snapshot run");
-                        const auto g = r.get_size("snapshot generation", std::uint64_t{1} << 48);
-                        snaps.push_back({std::move(run), g, ouro::checkpoint_traits<gmm>::load(r)});
-                      }
-                    }});
+  session.add_part(examples::collector_part("snapshots", snaps, &snapshot::model));
 
   const auto t0 = std::chrono::steady_clock::now();
   auto run_all = [&]<class Init>(Init) {

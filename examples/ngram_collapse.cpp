@@ -241,24 +241,9 @@ int main(int argc, char** argv) {
       hist_gens.push_back(g);
   auto keep = std::make_shared<ouro::metrics::generated_perplexity::collector>();
   keep->generations = hist_gens;
+  using kept_entry = ouro::metrics::generated_perplexity::collector::entry;
   session.add_part(
-      {"generated_perplexities",
-       [&](ouro::io::binary_writer& w) {
-         w.put_u64(keep->kept.size());
-         for (const auto& e : keep->kept) {
-           w.put_string(e.run);
-           w.put_u64(e.generation);
-           w.put_vector(e.perplexities);
-         }
-       },
-       [&](ouro::io::binary_reader& r) {
-         const auto n = r.get_size("kept generations", 1u << 20);
-         for (std::size_t i = 0; i < n; ++i) {
-           auto run = r.get_string("run");
-           const auto g = r.get_size("generation", std::uint64_t{1} << 48);
-           keep->kept.push_back({std::move(run), g, r.get_vector<double>("perplexities")});
-         }
-       }});
+      examples::collector_part("generated_perplexities", keep->kept, &kept_entry::perplexities));
 
   ouro::models::ngram_fit fit;
   fit.order = order;

@@ -187,25 +187,7 @@ int main(int argc, char** argv) {
   ouro::metrics::generated_digits<float> gen_metric{
       ouro::metrics::knn_classifier(train_set.images, train_set.labels, 5), gen_samples, 200};
   std::vector<sample_row> sample_rows;
-  session.add_part(
-      {"sample_rows",
-       [&](ouro::io::binary_writer& w) {
-         w.put_u64(sample_rows.size());
-         for (const auto& s : sample_rows) {
-           w.put_string(s.run);
-           w.put_u64(s.generation);
-           ouro::checkpoint_traits<xt::xtensor<float, 2>>::save(s.digits, w);
-         }
-       },
-       [&](ouro::io::binary_reader& r) {
-         const auto n = r.get_size("sample rows", 1u << 20);
-         for (std::size_t i = 0; i < n; ++i) {
-           auto run = r.get_string("run");
-           const auto g = r.get_size("generation", std::uint64_t{1} << 48);
-           sample_rows.push_back(
-               {std::move(run), g, ouro::checkpoint_traits<xt::xtensor<float, 2>>::load(r)});
-         }
-       }});
+  session.add_part(examples::collector_part("sample_rows", sample_rows, &sample_row::digits));
 
   const auto t0 = std::chrono::steady_clock::now();
   try {

@@ -23,25 +23,8 @@ run() {  # run OUT [launcher args...] -- [program args...]
   "${launcher[@]}" "$program" --config "$config" --out "$work/$out" --no-plot "$@" \
     >"$work/$out.log" 2>&1
 }
-normal() {  # a file without what may differ between runs
-  local dir=$1 f=$2
-  if [[ $f == *.json ]]; then
-    awk '/^ "provenance": \{/ { skip = 1 } !skip { print } skip && /^ \},?$/ { skip = 0 }' "$dir/$f"
-  else
-    sed "s|$dir|OUT|g" "$dir/$f"
-  fi
-}
-compare() {  # compare REF OTHER
-  local status=0
-  for f in $(cd "$work/$1" && ls | grep -v '\.ckpt$'); do
-    if ! cmp -s <(normal "$work/$1" "$f") <(normal "$work/$2" "$f"); then
-      echo "FAIL: $2/$f differs from $1/$f"
-      status=1
-    fi
-  done
-  [[ "$(cd "$work/$1" && ls | grep -v '\.ckpt$')" == "$(cd "$work/$2" && ls | grep -v '\.ckpt$')" ]] ||
-    { echo "FAIL: $2 has other files than $1"; status=1; }
-  return $status
+compare() {  # compare REF OTHER (folders under WORKDIR)
+  bash "$(dirname "${BASH_SOURCE[0]}")/same_results.sh" "$work/$1" "$work/$2"
 }
 
 run single env -- --threads 2 --quiet

@@ -85,31 +85,8 @@ if ((mid_run == 0 || continued == 0)); then
   exit 1
 fi
 
-# A file with its folder's name replaced (figure scripts name their data files), and a JSON
-# file without its provenance block (written with one-space indents).
-normal() {
-  local dir=$1 f=$2
-  if [[ $f == *.json ]]; then
-    awk '/^ "provenance": \{/ { skip = 1 } !skip { print } skip && /^ \},?$/ { skip = 0 }' \
-      "$dir/$f"
-  else
-    sed "s|$dir|OUT|g" "$dir/$f"
-  fi
-}
-list() { (cd "$1" && find . -type f ! -name '*.ckpt' | sort); }
-if [[ "$(list "$ref")" != "$(list "$got")" ]]; then
-  echo "FAIL: the resumed run wrote other files"
-  diff <(list "$ref") <(list "$got") || true
-  exit 1
-fi
 status=0
-while read -r f; do
-  if ! cmp -s <(normal "$ref" "$f") <(normal "$got" "$f"); then
-    echo "FAIL: $f differs"
-    diff <(normal "$ref" "$f") <(normal "$got" "$f") | head -10
-    status=1
-  fi
-done < <(list "$ref")
+bash "$(dirname "${BASH_SOURCE[0]}")/same_results.sh" "$ref" "$got" || status=1
 ((status == 0)) && echo "$name: $mid_run stops in the middle of a run, $continued resumes" \
   "continued a run; every file is identical to the uninterrupted run's"
 exit $status

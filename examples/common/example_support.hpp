@@ -374,6 +374,29 @@ inline std::string results_fingerprint(const CLI::App& app) {
   return fp;
 }
 
+/// A checkpoint part for a collector kept as a vector of {run, generation, payload} records
+/// (snapshots, sample rows): the records in order, each payload through its checkpoint_traits.
+template <class T, class P>
+ouro::checkpoint_part collector_part(std::string name, std::vector<T>& items, P T::*payload) {
+  return {std::move(name),
+          [&items, payload](ouro::io::binary_writer& w) {
+            w.put_u64(items.size());
+            for (const T& x : items) {
+              w.put_string(x.run);
+              w.put_u64(x.generation);
+              ouro::checkpoint_traits<P>::save(x.*payload, w);
+            }
+          },
+          [&items, payload](ouro::io::binary_reader& r) {
+            const auto n = r.get_size("collected records", 1u << 20);
+            for (std::size_t i = 0; i < n; ++i) {
+              auto run = r.get_string("record run");
+              const auto g = r.get_size("record generation", std::uint64_t{1} << 48);
+              items.push_back(T{std::move(run), g, ouro::checkpoint_traits<P>::load(r)});
+            }
+          }};
+}
+
 /// What a run of an example needs beyond its model: the checkpoint store in --out (unless
 /// --checkpoint-every 0), the per-replicate CSV stream registered with it, and the interrupt
 /// handlers. Construct it after parsing, before any run.
