@@ -309,24 +309,37 @@ TEST_CASE("vectorisable exp and log agree with the C library", "[gmm][fast_math]
   CHECK(ouro::detail::log_ge1(1.0) == 0.0);
 }
 
-TEST_CASE("vector exp and log give the scalar functions' bits", "[gmm][fast_math]") {
+template <std::size_t W>
+static std::size_t vector_scalar_differences() {
   namespace od = ouro::detail;
+  using V = typename od::vec<W>::d;
   default_rng g(11);
   std::size_t differ = 0;
   for (int it = 0; it < 20000; ++it) {
-    double a[od::vec_lanes], b[od::vec_lanes], ea[od::vec_lanes], lb[od::vec_lanes];
+    double a[W], b[W], ea[W], lb[W];
     for (auto& v : a) v = (it % 5 == 0 ? -800.0 : -40.0) * uniform01(g) + (it % 7 == 0 ? 3 : 0);
     for (auto& v : b) v = std::exp((it % 3 == 0 ? 700.0 : 2.0) * uniform01(g));
     if (it == 0) a[0] = -INFINITY, b[0] = 1.0;
-    od::vstore(ea, od::exp_nonpositive(od::vload(a)));
-    od::vstore(lb, od::log_ge1(od::vload(b)));
-    for (std::size_t i = 0; i < od::vec_lanes; ++i) {
+    V va, vb, r;
+    od::vload(va, a);
+    od::vload(vb, b);
+    od::vexp_nonpositive(r, va);
+    od::vstore(ea, r);
+    od::vlog_ge1(r, vb);
+    od::vstore(lb, r);
+    for (std::size_t i = 0; i < W; ++i) {
       const double s1 = od::exp_nonpositive(a[i]), s2 = od::log_ge1(b[i]);
       differ += std::memcmp(&s1, &ea[i], sizeof s1) != 0;
       differ += std::memcmp(&s2, &lb[i], sizeof s2) != 0;
     }
   }
-  CHECK(differ == 0);
+  return differ;
+}
+
+TEST_CASE("vector exp and log give the scalar functions' bits", "[gmm][fast_math]") {
+  CHECK(vector_scalar_differences<2>() == 0);
+  CHECK(vector_scalar_differences<4>() == 0);
+  CHECK(vector_scalar_differences<8>() == 0);
 }
 
 TEST_CASE("log-sum-exp: the one- and two-component paths give the general path's bits",
@@ -427,4 +440,85 @@ TEST_CASE("property: EM survives degenerate data at any scale without NaN", "[gm
     for (auto& v : x) v *= scale;
     no_nan(x, fmt::format("scale {:g}", scale));
   }
+}
+
+namespace {
+/// Everything the vector kernels compute, as raw bytes: log-sum-exp (per point and total, with
+/// responsibilities) for odd point counts and several K, 2-D densities, k-means labels, normal
+/// draws, EM fits in 2 and 3 dimensions and a short collapse run with the paper's metrics.
+std::vector<unsigned char> kernel_outputs() {
+  std::vector<unsigned char> bytes;
+  auto add = [&](const auto& v) {
+    const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+    bytes.insert(bytes.end(), p, p + v.size() * sizeof(v[0]));
+  };
+  default_rng g(21);
+  for (std::size_t K : {1, 2, 3, 9})
+    for (std::size_t n : {1, 7, 8, 13, 131}) {
+      std::vector<double> lc(K * n), out, resp, resp2;
+      for (auto& v : lc) {
+        const double u = uniform01(g);
+        v = u < 0.05 ? -INFINITY : (u < 0.1 ? -2.0 : -60 * uniform01(g));
+      }
+      gmm::log_sum_exp_columns(lc, n, K, out, &resp);
+      add(out);
+      add(resp);
+      add(std::vector<double>{gmm::log_sum_exp_total(lc, n, K, resp2)});
+      add(resp2);
+    }
+  const gmm p = three_blobs();
+  const auto x = p.sample(1001, g);
+  add(p.log_pdf(x));
+  const auto labels = models::detail::kmeans_labels(x, 3, models::init::kmeans{}, g);
+  add(labels);
+  std::vector<double> z(1001);
+  fill_standard_normal(g, std::span<double>(z));
+  add(z);
+  models::em_fit<> fit;
+  fit.components = 3;
+  event_log log;
+  for (const gmm& m :
+       {fit.fit(x, g, log),
+        fit.fit(
+            gmm({0.5, 0.5}, {0, 0, 0, 1, 1, 1}, {sm::identity(3), sm::identity(3)}).sample(300, g),
+            g, log)}) {
+    add(m.weights());
+    add(m.means());
+    for (const auto& S : m.covariances()) add(S.a);
+  }
+  const gmm truth({1.0}, {0.0, 0.0}, {sm::identity(2)});
+  models::em_fit<> fit2;
+  auto loop = collapse_loop{fit2,
+                            sample::ancestral{},
+                            regime::replace{},
+                            metrics::total_variance{},
+                            metrics::l2_distance{truth},
+                            metrics::kl_to_truth_mc::make(truth, 500),
+                            metrics::tail_mass_gmm::make(truth, 0.99, 500, 5000)};
+  run_options opt;
+  opt.generations = 12;
+  opt.replicates = 3;
+  opt.samples = schedule::constant{101};
+  const auto r = loop.run(from_truth(truth), opt);
+  add(r.values);
+  return bytes;
+}
+}  // namespace
+
+TEST_CASE("every instruction set gives the same bits", "[gmm][simd]") {
+  set_simd_limit(simd_level::baseline);
+  const auto base = kernel_outputs();
+  std::size_t compared = 0;
+  for (simd_level l : {simd_level::avx2, simd_level::avx512}) {
+    if (static_cast<int>(l) > static_cast<int>(simd_detected())) continue;
+    set_simd_limit(l);
+    INFO("instruction set " << to_string(l));
+    CHECK(simd_active() == l);
+    CHECK(kernel_outputs() == base);
+    ++compared;
+  }
+  set_simd_limit(simd_level::avx512);
+  if (compared == 0) WARN("this processor has neither AVX2 nor AVX-512: only the baseline ran");
+  CHECK_THROWS_AS(ouro::detail::parse_simd_level("sse9"), std::invalid_argument);
+  CHECK(ouro::detail::parse_simd_level("avx2") == simd_level::avx2);
 }

@@ -15,11 +15,12 @@
 #include <optional>
 #include <span>
 
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#include "ouroboros/concepts/rng.hpp"
+#include "ouroboros/detail/simd.hpp"
+
+#if OURO_SIMD_DISPATCH
 #include <immintrin.h>
 #endif
-
-#include "ouroboros/concepts/rng.hpp"
 
 namespace ouro {
 
@@ -348,7 +349,9 @@ inline void normal_fix_lanes(G& g, const ziggurat_tables& t, unsigned reject,
 /// finished from the parent engine; a last partial block is drawn whole and cut. The values
 /// depend only on the parent's state and n.
 template <Rng G>
-void normal_blocks_portable(G& g, double* out, std::size_t n, double mean, double sd) {
+OURO_KERNEL_BASE void normal_blocks_portable(G& g, double* out, std::size_t n, double mean,
+                                             double sd) {
+  OURO_NO_CONTRACT
   const auto& t = zig();
   xoshiro_x8 lanes(g);
   alignas(64) std::uint64_t u[8];
@@ -370,11 +373,13 @@ void normal_blocks_portable(G& g, double* out, std::size_t n, double mean, doubl
   }
 }
 
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#if OURO_SIMD_DISPATCH
 /// The same computation as normal_blocks_portable with AVX-512 intrinsics (gathers from the
-/// tables, 64-bit rotates): about three times faster, identical numbers.
+/// tables, 64-bit rotates): about three times faster, identical numbers. Compiled for AVX-512
+/// whatever the compile target; call it only where simd_active() is simd_level::avx512.
 template <Rng G>
-void normal_blocks_avx512(G& g, double* out, std::size_t n, double mean, double sd) {
+OURO_KERNEL_AVX512 void normal_blocks_avx512(G& g, double* out, std::size_t n, double mean,
+                                             double sd) {
   const auto& t = zig();
   xoshiro_x8 lanes(g);
   __m512i s0 = _mm512_load_si512(lanes.s0), s1 = _mm512_load_si512(lanes.s1);
@@ -423,11 +428,10 @@ void normal_blocks_avx512(G& g, double* out, std::size_t n, double mean, double 
 
 template <Rng G>
 void normal_blocks(G& g, double* out, std::size_t n, double mean, double sd) {
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
-  normal_blocks_avx512(g, out, n, mean, sd);
-#else
-  normal_blocks_portable(g, out, n, mean, sd);
+#if OURO_SIMD_DISPATCH
+  if (simd_active() == simd_level::avx512) return normal_blocks_avx512(g, out, n, mean, sd);
 #endif
+  normal_blocks_portable(g, out, n, mean, sd);
 }
 
 }  // namespace detail

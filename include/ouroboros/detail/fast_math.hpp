@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "ouroboros/detail/simd.hpp"
+
 namespace ouro::detail {
 
 /// 2^(j/64) for j = 0..63, each the double nearest to the exact value.
@@ -131,89 +133,92 @@ inline double log_ge1(double x) noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The same two functions on vectors of doubles (GCC/clang vector extensions), as wide as the
-// compile target allows: 8 lanes with AVX-512F, 4 with AVX, 2 (SSE2, the x86-64 baseline)
-// otherwise. Loops over the scalar functions do not vectorise on the baseline target (it has no
-// packed double <-> int64 conversion), so the kernels of the mixture models call these directly.
-// Every lane performs the scalar function's operations in the same order, so a lane's result has
-// the same bits as the scalar function's wherever the compiler does not contract a*b+c into a
-// fused multiply-add (never on the baseline target, which has none).
+// The same two functions on vectors of W doubles (GCC/clang vector extensions). The kernels that
+// use them are compiled once per instruction set (detail/simd.hpp): W = 2 for the x86-64 baseline,
+// 4 with AVX2, 8 with AVX-512. Every lane performs the scalar function's operations in the same
+// order and nothing is contracted into a fused multiply-add, so a lane's result has the same bits
+// as the scalar function's (compiled without contraction) for every W. The helpers take and give
+// vectors by reference: they are always inlined into a kernel, and a vector passed by value
+// through a function compiled for a narrower instruction set would change its calling
+// convention.
 
-#if defined(__AVX512F__)
-inline constexpr std::size_t vec_lanes = 8;
-#elif defined(__AVX__)
-inline constexpr std::size_t vec_lanes = 4;
-#else
-inline constexpr std::size_t vec_lanes = 2;
-#endif
-/// vec_lanes doubles
-typedef double vec_d __attribute__((vector_size(vec_lanes * sizeof(double))));
-/// vec_lanes 64-bit integers (also the type of a comparison of two vec_d: -1 true, 0 false)
-typedef std::int64_t vec_i __attribute__((vector_size(vec_lanes * sizeof(double))));
+/// Vector types of W lanes: doubles, and signed and unsigned 64-bit integers (a comparison of two
+/// `d` gives an `i`: -1 where true, 0 where false).
+template <std::size_t W>
+struct vec {
+  typedef double d __attribute__((vector_size(W * sizeof(double))));
+  typedef std::int64_t i __attribute__((vector_size(W * sizeof(double))));
+  typedef std::uint64_t u __attribute__((vector_size(W * sizeof(double))));
+};
 
-/// All lanes set to v.
-inline vec_d vsplat(double v) noexcept {
-  return vec_d{} + v;
-}
-/// Loads vec_lanes doubles from p (no alignment needed).
-inline vec_d vload(const double* p) noexcept {
-  vec_d v;
+/// The number of lanes of a vector of doubles.
+template <class V>
+inline constexpr std::size_t lanes_of = sizeof(V) / sizeof(double);
+
+/// Loads lanes_of<V> doubles from p (no alignment needed).
+template <class V>
+OURO_INLINE void vload(V& v, const double* p) noexcept {
   __builtin_memcpy(&v, p, sizeof v);
-  return v;
 }
-/// Stores vec_lanes doubles to p (no alignment needed).
-inline void vstore(double* p, vec_d v) noexcept {
+/// Stores lanes_of<V> doubles to p (no alignment needed).
+template <class V>
+OURO_INLINE void vstore(double* p, const V& v) noexcept {
   __builtin_memcpy(p, &v, sizeof v);
 }
-/// Lane by lane: mask ? a : b, for a mask from a comparison.
-inline vec_d vselect(vec_i mask, vec_d a, vec_d b) noexcept {
-  return reinterpret_cast<vec_d>((mask & reinterpret_cast<vec_i>(a)) |
-                                 (~mask & reinterpret_cast<vec_i>(b)));
+
+/// out = exp2_table64[j[i]] in lane i (built as one vector, not lane by lane through memory,
+/// which would stall on store forwarding).
+template <class V, class I, std::size_t... L>
+OURO_INLINE void table_lookup(V& out, const I& j, std::index_sequence<L...>) noexcept {
+  out = V{exp2_table64[j[L]]...};
 }
 
-/// exp2_table64[j[i]] in lane i (built as one vector, not lane by lane through memory, which
-/// would stall on store forwarding).
-template <std::size_t... I>
-inline vec_d table_lookup(vec_i j, std::index_sequence<I...>) noexcept {
-  return vec_d{exp2_table64[j[I]]...};
+/// out = exp_nonpositive(x), lane by lane.
+template <class V>
+OURO_INLINE void vexp_nonpositive(V& out, const V& x) noexcept {
+  OURO_NO_CONTRACT
+  using U = typename vec<lanes_of<V>>::u;
+  const V zero = V{} + 0.0, lo = V{} + -708.0;
+  const auto below = x < lo;
+  const V xc = below ? lo : (x > zero ? zero : x);
+  const V t = xc * fm::inv_ln2_64 + fm::shifter;
+  const V kd = t - fm::shifter;
+  const V r = (xc - kd * (fm::ln2_hi / 64)) - kd * (fm::ln2_lo / 64);
+  const V r2 = r * r;
+  const V a = 0.5 + r * (1.0 / 6), b = 1.0 / 24 + r * (1.0 / 120);
+  const V q = r + r2 * (a + r2 * b);
+  // k = t - shifter in the low bits; k + 64 * 1023 >= 0 for x >= -708, so 2^e = 2^(k >> 6)
+  // comes from logical shifts (arithmetic 64-bit shifts need AVX-512)
+  const U k = reinterpret_cast<U>(t) - reinterpret_cast<U>(V{} + fm::shifter);
+  V tj;
+  table_lookup(tj, k & 63, std::make_index_sequence<lanes_of<V>>{});
+  const V scale = reinterpret_cast<V>(((k + 64 * 1023) >> 6) << 52);
+  out = below ? zero : (tj + tj * q) * scale;
 }
 
-/// exp_nonpositive, lane by lane.
-inline vec_d exp_nonpositive(vec_d x) noexcept {
-  const vec_i below = x < vsplat(-708.0);
-  const vec_d xc = vselect(below, vsplat(-708.0), vselect(x > vsplat(0.0), vsplat(0.0), x));
-  const vec_d t = xc * fm::inv_ln2_64 + fm::shifter;
-  const vec_d kd = t - fm::shifter;
-  const vec_d r = (xc - kd * (fm::ln2_hi / 64)) - kd * (fm::ln2_lo / 64);
-  const vec_d r2 = r * r;
-  const vec_d a = 0.5 + r * (1.0 / 6), b = 1.0 / 24 + r * (1.0 / 120);
-  const vec_d q = r + r2 * (a + r2 * b);
-  const vec_i k = reinterpret_cast<vec_i>(t) - reinterpret_cast<vec_i>(vsplat(fm::shifter));
-  const vec_d tj = table_lookup(k & 63, std::make_index_sequence<vec_lanes>{});
-  const vec_d scale = reinterpret_cast<vec_d>(((k >> 6) + 1023) << 52);
-  return vselect(below, vsplat(0.0), (tj + tj * q) * scale);
-}
-
-/// log_ge1, lane by lane.
-inline vec_d log_ge1(vec_d x) noexcept {
-  const vec_i bits = reinterpret_cast<vec_i>(x);
-  vec_i e = ((bits >> 52) & 0x7FF) - 1023;
-  vec_d m = reinterpret_cast<vec_d>((bits & 0x000FFFFFFFFFFFFFLL) | 0x3FF0000000000000LL);
-  const vec_i high = m > vsplat(1.4142135623730951);
-  m = vselect(high, m * 0.5, m);
+/// out = log_ge1(x), lane by lane.
+template <class V>
+OURO_INLINE void vlog_ge1(V& out, const V& x) noexcept {
+  OURO_NO_CONTRACT
+  using I = typename vec<lanes_of<V>>::i;
+  using U = typename vec<lanes_of<V>>::u;
+  const U bits = reinterpret_cast<U>(x);
+  I e = reinterpret_cast<I>(bits >> 52) - 1023;  // x >= 1: the sign bit is clear
+  V m = reinterpret_cast<V>((bits & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);
+  const I high = m > 1.4142135623730951;
+  m = high ? m * 0.5 : m;
   e -= high;  // high is -1 where true
-  const vec_d t = (m - 1.0) / (m + 1.0), w = 2.0 * t, u = t * t, u2 = u * u, u4 = u2 * u2,
-              u8 = u4 * u4;
+  const V t = (m - 1.0) / (m + 1.0), w = 2.0 * t, u = t * t, u2 = u * u, u4 = u2 * u2, u8 = u4 * u4;
   // log m = 2t + 2t u q(u), q = 1/3 + u/5 + ... + u^10/23: the leading term exact, the
   // small correction by Estrin's scheme
-  const vec_d c0 = 1.0 / 3 + u * (1.0 / 5), c1 = 1.0 / 7 + u * (1.0 / 9);
-  const vec_d c2 = 1.0 / 11 + u * (1.0 / 13), c3 = 1.0 / 15 + u * (1.0 / 17);
-  const vec_d c4 = 1.0 / 19 + u * (1.0 / 21);
-  const vec_d q = (c0 + u2 * c1) + u4 * (c2 + u2 * c3) + u8 * (c4 + u2 * (1.0 / 23));
+  const V c0 = 1.0 / 3 + u * (1.0 / 5), c1 = 1.0 / 7 + u * (1.0 / 9);
+  const V c2 = 1.0 / 11 + u * (1.0 / 13), c3 = 1.0 / 15 + u * (1.0 / 17);
+  const V c4 = 1.0 / 19 + u * (1.0 / 21);
+  const V q = (c0 + u2 * c1) + u4 * (c2 + u2 * c3) + u8 * (c4 + u2 * (1.0 / 23));
   // e (|e| < 2048) to double exactly: 2^52 + 2048 + e has e + 2048 as its low mantissa bits
-  const vec_d ed = reinterpret_cast<vec_d>((e + 2048) | 0x4330000000000000LL) -
-                   vsplat(4503599627370496.0 + 2048.0);
-  return (ed * fm::ln2_hi + (w + w * (u * q))) + ed * fm::ln2_lo;
+  const V ed =
+      reinterpret_cast<V>((e + 2048) | 0x4330000000000000LL) - (4503599627370496.0 + 2048.0);
+  out = (ed * fm::ln2_hi + (w + w * (u * q))) + ed * fm::ln2_lo;
 }
 
 }  // namespace ouro::detail

@@ -72,6 +72,15 @@ inline std::string csv_number(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return fmt::format("{}", v);
 }
+/// Appends csv_number(v) to out (without a temporary string).
+inline void append_csv_number(std::string& out, double v) {
+  if (std::isnan(v))
+    out += "nan";
+  else if (std::isinf(v))
+    out += v > 0 ? "inf" : "-inf";
+  else
+    fmt::format_to(std::back_inserter(out), "{}", v);
+}
 }  // namespace detail
 
 /// The current time as ISO-8601 UTC, for results::started.
@@ -191,10 +200,14 @@ inline void append_tidy_rows(std::string& out, std::string_view experiment, std:
                              std::span<const double> values) {
   const std::size_t K = metrics.size();
   const auto e = detail::csv_field(experiment), l = detail::csv_field(run);
+  std::vector<std::string> names(K);
+  for (std::size_t k = 0; k < K; ++k) names[k] = detail::csv_field(metrics[k]);
   for (std::size_t r = 0; K > 0 && r < values.size() / K; ++r)
-    for (std::size_t k = 0; k < K; ++k)
-      out += fmt::format("{},{},{},{},{},{}\n", e, l, r, generation, detail::csv_field(metrics[k]),
-                         detail::csv_number(values[r * K + k]));
+    for (std::size_t k = 0; k < K; ++k) {
+      fmt::format_to(std::back_inserter(out), "{},{},{},{},{},", e, l, r, generation, names[k]);
+      detail::append_csv_number(out, values[r * K + k]);
+      out += '\n';
+    }
 }
 
 /// The tidy table of every kept value: experiment,run,replicate,generation,metric,value.

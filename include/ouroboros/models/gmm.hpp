@@ -22,7 +22,7 @@
 
 #include "ouroboros/checkpoint.hpp"
 #include "ouroboros/dataset_xtensor.hpp"
-#include "ouroboros/detail/fast_math.hpp"
+#include "ouroboros/detail/gmm_kernels.hpp"
 #include "ouroboros/detail/small_linalg.hpp"
 #include "ouroboros/random.hpp"
 
@@ -148,12 +148,18 @@ class gmm {
     double acc = 0;
     for (std::size_t k = 0; k < w_.size(); ++k) cum[k] = (acc += w_[k]);
     std::vector<std::uint32_t> comp(n);
+    const std::size_t K = w_.size();
     for (auto& c : comp) {
       const double u = uniform01(g) * acc;
-      // the first k with u < cum[k]: never an empty component, since u < cum[k] and
-      // u >= cum[k - 1] imply w_k > 0
+      // the first k with u < cum[k] (or K - 1): never an empty component, since u < cum[k] and
+      // u >= cum[k - 1] imply w_k > 0. As cum is nondecreasing, that k is the number of
+      // j < K - 1 with u >= cum[j]: counted without branches for a few components (a branch
+      // on a random draw is mispredicted half the time)
       std::size_t k = 0;
-      while (k + 1 < w_.size() && !(u < cum[k])) ++k;
+      if (K <= 16)
+        for (std::size_t j = 0; j + 1 < K; ++j) k += !(u < cum[j]);
+      else
+        while (k + 1 < K && !(u < cum[k])) ++k;
       c = static_cast<std::uint32_t>(k);
     }
     std::vector<double> z(n * d_);
@@ -239,13 +245,8 @@ class gmm {
         const auto& P = prec_chol_[k];
         const double* m = mu_.data() + k * d_;
         const double base = log_w_[k] - 0.5 * (c + log_det_[k]);
-        const double p00 = P(0, 0), p10 = P(1, 0), p11 = P(1, 1), m0 = m[0], m1 = m[1];
-        const double* xs = xs_all;
-        for (std::size_t s = 0; s < n; ++s) {
-          const double d0 = xs[2 * s] - m0, d1 = xs[2 * s + 1] - m1;
-          const double y0 = p00 * d0, y1 = p10 * d0 + p11 * d1;
-          o[s] = base - 0.5 * (y0 * y0 + y1 * y1);
-        }
+        ouro::detail::gmm_kernels::run_log_density_d2(
+            xs_all, n, {m[0], m[1], P(0, 0), P(1, 0), P(1, 1), base}, o);
       }
       return;
     }
@@ -342,92 +343,31 @@ class gmm {
   }
 
   /// out[s] = log sum_k exp(lc[k * n + s]), stable (the maximum is taken out first). With `resp`,
-  /// also writes the responsibilities exp(lc[k * n + s] - out[s]) there, from the same exps. Runs
-  /// over points detail::vec_lanes at a time (explicit vectors, so the baseline x86-64 target
-  /// vectorises it too); the last n mod vec_lanes points take the scalar path, which gives the
-  /// same bits.
+  /// also writes the responsibilities exp(lc[k * n + s] - out[s]) there, from the same exps.
+  /// Vectorised over points (detail/gmm_kernels.hpp); the instruction set does not change the
+  /// bits.
   static void log_sum_exp_columns(const std::vector<double>& lc, std::size_t n, std::size_t K,
                                   std::vector<double>& out, std::vector<double>* resp = nullptr) {
-    namespace od = ouro::detail;
-    constexpr double ninf = -std::numeric_limits<double>::infinity();
-    constexpr std::size_t W = od::vec_lanes;
     out.resize(n);
     if (resp) resp->resize(n * K);
-    const double* l = lc.data();
-    double* e = resp ? resp->data() : nullptr;
-    std::size_t s = 0;
     if (K == 1) {  // log exp(l) = l; responsibility 1 (what the general path gives, for less)
-      for (; s < n; ++s) {
-        const bool finite = l[s] != ninf;
-        out[s] = l[s];
-        if (e) e[s] = finite ? 1.0 : 0.0;
+      for (std::size_t s = 0; s < n; ++s) {
+        out[s] = lc[s];
+        if (resp) (*resp)[s] = lc[s] != -std::numeric_limits<double>::infinity() ? 1.0 : 0.0;
       }
       return;
     }
-    if (K == 2) {
-      // the larger term is exp(0) = 1 exactly, so one exp per point: the same bits as the
-      // general path below (1 + v and v + 1 are the same sum)
-      for (; s + W <= n; s += W) {
-        const od::vec_d a = od::vload(l + s), b = od::vload(l + n + s);
-        const od::vec_i a_max = a >= b;
-        od::vec_d m = od::vselect(a_max, a, b);
-        const od::vec_d lo = od::vselect(a_max, b, a);
-        const od::vec_i none = m == od::vsplat(ninf);
-        m = od::vselect(none, od::vsplat(0.0), m);
-        const od::vec_d one = od::vselect(none, od::vsplat(0.0), od::vsplat(1.0));
-        const od::vec_d v = od::exp_nonpositive(lo - m);
-        const od::vec_d sum = one + v;
-        if (e) {
-          const od::vec_i pos = sum > od::vsplat(0.0);
-          const od::vec_d inv =
-              od::vselect(pos, 1.0 / od::vselect(pos, sum, od::vsplat(1.0)), od::vsplat(0.0));
-          od::vstore(e + s, od::vselect(a_max, one, v) * inv);
-          od::vstore(e + n + s, od::vselect(a_max, v, one) * inv);
-        }
-        od::vstore(out.data() + s,
-                   od::vselect(sum >= od::vsplat(1.0), m + od::log_ge1(sum), od::vsplat(ninf)));
-      }
-    }
-    for (; s + W <= n; s += W) {
-      od::vec_d m = od::vsplat(ninf);
-      for (std::size_t k = 0; k < K; ++k) {
-        const od::vec_d v = od::vload(l + k * n + s);
-        m = od::vselect(v > m, v, m);
-      }
-      m = od::vselect(m == od::vsplat(ninf), od::vsplat(0.0), m);  // no component: sum 0
-      od::vec_d sum = od::vsplat(0.0);
-      for (std::size_t k = 0; k < K; ++k) {
-        const od::vec_d v = od::exp_nonpositive(od::vload(l + k * n + s) - m);
-        if (e) od::vstore(e + k * n + s, v);
-        sum += v;
-      }
-      if (e) {
-        const od::vec_i pos = sum > od::vsplat(0.0);
-        const od::vec_d inv =
-            od::vselect(pos, 1.0 / od::vselect(pos, sum, od::vsplat(1.0)), od::vsplat(0.0));
-        for (std::size_t k = 0; k < K; ++k)
-          od::vstore(e + k * n + s, od::vload(e + k * n + s) * inv);
-      }
-      // sum >= 1 (the largest term is exp(0)) unless no component has any density
-      od::vstore(out.data() + s,
-                 od::vselect(sum >= od::vsplat(1.0), m + od::log_ge1(sum), od::vsplat(ninf)));
-    }
-    for (; s < n; ++s) {  // the same operations, one point at a time
-      double m = ninf;
-      for (std::size_t k = 0; k < K; ++k) m = l[k * n + s] > m ? l[k * n + s] : m;
-      if (m == ninf) m = 0;
-      double sum = 0;
-      for (std::size_t k = 0; k < K; ++k) {
-        const double v = od::exp_nonpositive(l[k * n + s] - m);
-        if (e) e[k * n + s] = v;
-        sum += v;
-      }
-      if (e) {
-        const double inv = sum > 0 ? 1.0 / sum : 0.0;
-        for (std::size_t k = 0; k < K; ++k) e[k * n + s] *= inv;
-      }
-      out[s] = sum >= 1.0 ? m + od::log_ge1(sum) : ninf;
-    }
+    ouro::detail::gmm_kernels::run_lse_points(lc.data(), n, K, out.data(),
+                                              resp ? resp->data() : nullptr);
+  }
+
+  /// sum_s log sum_k exp(lc[k * n + s]) and the responsibilities (as log_sum_exp_columns gives
+  /// them), for EM: the logarithms are taken of products of the per-point sums, one per chunk of
+  /// points, which changes the total only by rounding.
+  static double log_sum_exp_total(const std::vector<double>& lc, std::size_t n, std::size_t K,
+                                  std::vector<double>& resp) {
+    resp.resize(n * K);
+    return ouro::detail::gmm_kernels::run_lse_total(lc.data(), n, K, resp.data());
   }
 
  private:

@@ -59,6 +59,30 @@ namespace detail {
 
 using points = xt::xtensor<double, 2>;
 
+/// M sums over s in [0, n) of the values f(s, v) writes into v[0..M), each accumulated in eight
+/// interleaved lanes (fixed order, no latency chain; the compiler vectorises the lanes).
+template <std::size_t M, class F>
+inline std::array<double, M> lane_sums(std::size_t n, F f) {
+  alignas(64) double acc[M][8] = {};
+  std::size_t s = 0;
+  for (; s + 8 <= n; s += 8)
+    for (std::size_t j = 0; j < 8; ++j) {
+      double v[M];
+      f(s + j, v);
+      for (std::size_t q = 0; q < M; ++q) acc[q][j] += v[q];
+    }
+  for (; s < n; ++s) {
+    double v[M];
+    f(s, v);
+    for (std::size_t q = 0; q < M; ++q) acc[q][0] += v[q];
+  }
+  std::array<double, M> out{};
+  for (std::size_t q = 0; q < M; ++q)
+    out[q] = ((acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3])) +
+             ((acc[q][4] + acc[q][5]) + (acc[q][6] + acc[q][7]));
+  return out;
+}
+
 /// Squared Euclidean distance between row s of x and centre c.
 inline double sq_dist(const points& x, std::size_t s, const double* c, std::size_t d) {
   double acc = 0;
@@ -74,11 +98,25 @@ std::vector<std::size_t> kmeans_labels(const points& x, std::size_t K, const ini
   const std::size_t n = x.shape()[0], d = x.shape()[1];
   std::vector<double> centres(K * d);
   std::vector<double> closest(n);
+  const double* X = x.data();
+  // out[s] = min(limit[s], |x_s - c|^2) (no limit: the distance) for every point; returns their
+  // sum (eight interleaved lanes, no latency chain)
+  const auto distances = [&](const double* c, const double* limit, double* out) {
+    return lane_sums<1>(n, [&](std::size_t s, double* v) {
+      double q = 0;
+      if (d == 2) {
+        const double a = X[2 * s] - c[0], b = X[2 * s + 1] - c[1];
+        q = a * a + b * b;
+      } else {
+        q = sq_dist(x, s, c, d);
+      }
+      v[0] = out[s] = limit ? std::min(limit[s], q) : q;
+    })[0];
+  };
   // seeding
   const std::size_t first = uniform_index(g, n);
-  std::copy(x.data() + first * d, x.data() + (first + 1) * d, centres.begin());
-  double pot = 0;
-  for (std::size_t s = 0; s < n; ++s) pot += closest[s] = sq_dist(x, s, centres.data(), d);
+  std::copy(X + first * d, X + (first + 1) * d, centres.begin());
+  double pot = distances(centres.data(), nullptr, closest.data());
   const std::size_t trials = 2 + static_cast<std::size_t>(std::log(static_cast<double>(K)));
   std::vector<double> cand_d(n), best_d(n);
   for (std::size_t c = 1; c < K; ++c) {
@@ -98,34 +136,55 @@ std::vector<std::size_t> kmeans_labels(const points& x, std::size_t K, const ini
       } else {
         pick = uniform_index(g, n);
       }
-      double p = 0;
-      for (std::size_t s = 0; s < n; ++s) {
-        cand_d[s] = std::min(closest[s], sq_dist(x, s, x.data() + pick * d, d));
-        p += cand_d[s];
-      }
+      const double p = distances(X + pick * d, closest.data(), cand_d.data());
       if (p < best_pot) {
         best_pot = p;
         best = pick;
         best_d.swap(cand_d);
       }
     }
-    std::copy(x.data() + best * d, x.data() + (best + 1) * d, centres.begin() + c * d);
+    std::copy(X + best * d, X + (best + 1) * d, centres.begin() + c * d);
     closest.swap(best_d);
     pot = best_pot;
   }
-  // Lloyd
-  const double* X = x.data();
-  std::vector<double> mean(d, 0.0), var(d, 0.0);
-  for (std::size_t s = 0; s < n; ++s)
-    for (std::size_t i = 0; i < d; ++i) mean[i] += X[s * d + i] / static_cast<double>(n);
-  for (std::size_t s = 0; s < n; ++s)
-    for (std::size_t i = 0; i < d; ++i)
-      var[i] += (X[s * d + i] - mean[i]) * (X[s * d + i] - mean[i]);
+  // Lloyd; tol is relative to the mean per-feature variance
   double mean_var = 0;
-  for (double v : var) mean_var += v / static_cast<double>(n) / static_cast<double>(d);
+  for (std::size_t i = 0; i < d; ++i) {
+    const double mi = lane_sums<1>(n, [&](std::size_t s, double* v) { v[0] = X[s * d + i]; })[0] /
+                      static_cast<double>(n);
+    const double vi = lane_sums<1>(
+        n, [&](std::size_t s, double* v) { v[0] = (X[s * d + i] - mi) * (X[s * d + i] - mi); })[0];
+    mean_var += vi / static_cast<double>(n) / static_cast<double>(d);
+  }
   const double tol = opt.tol * mean_var;
   std::vector<std::size_t> label(n, 0);
   std::vector<double> next(K * d), count(K);
+  if (d == 2 && K <= ouro::detail::gmm_kernels::kmeans_max_k) {
+    // 2-D, few centres: one vectorised pass per Lloyd step assigns the labels and sums the
+    // members of every centre
+    std::vector<double> labd(n, 0.0), sums(3 * K);
+    for (std::size_t it = 0; it < std::max<std::size_t>(1, opt.max_iter); ++it) {
+      const bool changed = ouro::detail::gmm_kernels::run_kmeans_step_d2(
+                               X, n, centres.data(), K, labd.data(), sums.data()) ||
+                           it == 0;
+      if (!changed) break;  // strict convergence: the labels are final (as scikit-learn)
+      double shift = 0;
+      for (std::size_t c = 0; c < K; ++c) {
+        const double cnt = sums[3 * c];
+        if (cnt == 0) continue;  // an empty cluster keeps its centre
+        for (std::size_t i = 0; i < 2; ++i) {
+          const double v = sums[3 * c + 1 + i] / cnt;
+          shift += (v - centres[c * 2 + i]) * (v - centres[c * 2 + i]);
+          centres[c * 2 + i] = v;
+        }
+      }
+      if (shift <= tol) break;
+    }
+    ouro::detail::gmm_kernels::run_kmeans_step_d2(X, n, centres.data(), K, labd.data(),
+                                                  sums.data());
+    for (std::size_t s = 0; s < n; ++s) label[s] = static_cast<std::size_t>(labd[s]);
+    return label;
+  }
   // the nearest centre of every point (the first of equals); true if a label changed
   const auto assign = [&]<std::size_t DC>(std::integral_constant<std::size_t, DC>) {
     const std::size_t dd_ = DC ? DC : d;  // a compile-time dimension unrolls the distances
@@ -185,30 +244,6 @@ struct em_flags {
   bool empty = false, singular = false;
   double jitter = 0;
 };
-
-/// M sums over s in [0, n) of the values f(s, v) writes into v[0..M), each accumulated in eight
-/// interleaved lanes (fixed order, no latency chain; the compiler vectorises the lanes).
-template <std::size_t M, class F>
-inline std::array<double, M> lane_sums(std::size_t n, F f) {
-  alignas(64) double acc[M][8] = {};
-  std::size_t s = 0;
-  for (; s + 8 <= n; s += 8)
-    for (std::size_t j = 0; j < 8; ++j) {
-      double v[M];
-      f(s + j, v);
-      for (std::size_t q = 0; q < M; ++q) acc[q][j] += v[q];
-    }
-  for (; s < n; ++s) {
-    double v[M];
-    f(s, v);
-    for (std::size_t q = 0; q < M; ++q) acc[q][0] += v[q];
-  }
-  std::array<double, M> out{};
-  for (std::size_t q = 0; q < M; ++q)
-    out[q] = ((acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3])) +
-             ((acc[q][4] + acc[q][5]) + (acc[q][6] + acc[q][7]));
-  return out;
-}
 
 /// Regularises a fitted covariance: the covariance type's structure, reg_covar on the diagonal,
 /// and the smallest jitter that makes it positive definite if it is not.
@@ -458,7 +493,7 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
 /// The statistics of the points [b0, b0 + cnt) only, into a zeroed `st`.
 inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t cnt, em_stats& st) {
   const std::size_t d = x.shape()[1], K = m.components();
-  thread_local std::vector<double> lc, lp, r, xt;
+  thread_local std::vector<double> lc, r, xt;
   {
     const double* X = x.data() + b0 * d;
     // the block transposed once, for the densities and the moments of every component
@@ -469,25 +504,15 @@ inline void em_block(const gmm& m, const points& x, std::size_t b0, std::size_t 
       lc.resize(cnt * K);
       m.log_densities_transposed(xt.data(), ld, cnt, lc.data(), cnt);
     }
-    gmm::log_sum_exp_columns(lc, cnt, K, lp, &r);
-    const double* lpp = lp.data();
-    st.loglik += lane_sums<1>(cnt, [lpp](std::size_t s, double* v) { v[0] = lpp[s]; })[0];
+    st.loglik += gmm::log_sum_exp_total(lc, cnt, K, r);
     for (std::size_t k = 0; k < K; ++k) {
       const double* rk = r.data() + k * cnt;
       const auto c = m.mean(k);
       double* s1 = st.s1.data() + k * d;
       double* s2 = st.s2.data() + k * d * d;
       if (d == 2) {
-        const double c0 = c[0], c1 = c[1];
-        const auto a = lane_sums<6>(cnt, [rk, X, c0, c1](std::size_t s, double* v) {
-          const double w = rk[s], d0 = X[2 * s] - c0, d1 = X[2 * s + 1] - c1;
-          v[0] = w;
-          v[1] = w * d0;
-          v[2] = w * d1;
-          v[3] = w * d0 * d0;
-          v[4] = w * d1 * d0;
-          v[5] = w * d1 * d1;
-        });
+        double a[6];
+        ouro::detail::gmm_kernels::run_moments_d2(rk, X, cnt, c[0], c[1], a);
         st.nk[k] += a[0];
         s1[0] += a[1], s1[1] += a[2];
         s2[0] += a[3], s2[2] += a[4], s2[3] += a[5];
@@ -522,7 +547,11 @@ inline em_stats em_pass(const gmm& m, const points& x, ouro::detail::thread_pool
     for (std::size_t i = 0; i < st.s2.size(); ++i) st.s2[i] += b.s2[i];
     st.loglik += b.loglik;
   };
-  if (!pool || pool->size() == 1 || blocks == 1) {
+  if (blocks == 1) {  // one block: its statistics are the pass's
+    em_block(m, x, 0, n, st);
+    return st;
+  }
+  if (!pool || pool->size() == 1) {
     em_stats b = zero_stats(K, d);
     for (std::size_t i = 0; i < blocks; ++i) {
       b = zero_stats(K, d);
@@ -583,13 +612,10 @@ gmm params_from_stats(const em_stats& st, const gmm& current, covariance_type ty
 
 /// The E-step: responsibilities (component-major) and the mean log-likelihood per point.
 inline double e_step(const gmm& m, const points& x, std::vector<double>& lc,
-                     std::vector<double>& lp, std::vector<double>& r) {
+                     std::vector<double>& r) {
   const std::size_t n = x.shape()[0], K = m.components();
   m.component_log_densities(x, lc);
-  gmm::log_sum_exp_columns(lc, n, K, lp, &r);
-  double total = 0;
-  for (std::size_t s = 0; s < n; ++s) total += lp[s];
-  return total / static_cast<double>(n);
+  return gmm::log_sum_exp_total(lc, n, K, r) / static_cast<double>(n);
 }
 
 }  // namespace detail
@@ -705,8 +731,8 @@ struct em_fit {
     } else {
       if constexpr (std::same_as<Init, init::warm_start>) {
         if (previous && previous->components() == K && previous->dim() == x.shape()[1]) {
-          std::vector<double> lc, lp;
-          detail::e_step(*previous, x, lc, lp, r);
+          std::vector<double> lc;
+          detail::e_step(*previous, x, lc, r);
           return;
         }
       }
