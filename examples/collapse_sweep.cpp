@@ -337,6 +337,10 @@ int main(int argc, char** argv) {
     if (rank == 0) fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return agree(2);
   }
+  if (const auto e = ouro::simd_environment_error(); !e.empty()) {
+    if (rank == 0) fmt::print(stderr, "{}: error: {}\n", kName, e);
+    return agree(2);
+  }
 
   sweep_config cfg;
   int status = 0;

@@ -38,6 +38,15 @@ foreach(case IN LISTS cases)
   message(STATUS "'${argtext}' -> ${e}")
 endforeach()
 
+# an unknown OUROBOROS_SIMD (the instruction-set cap): exit status 2, one line naming it
+execute_process(COMMAND ${CMAKE_COMMAND} -E env OUROBOROS_SIMD=sse9 ${PROGRAM} --out ${OUT}
+  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+string(STRIP "${err}" e)
+if(NOT rc EQUAL 2 OR NOT e MATCHES "^[^\n]*OUROBOROS_SIMD is 'sse9'[^\n]*$")
+  message(FATAL_ERROR "OUROBOROS_SIMD=sse9: exit status ${rc}, message ${err}")
+endif()
+message(STATUS "OUROBOROS_SIMD=sse9 -> ${e}")
+
 # --resume with other options than the checkpoint's: exit status 2, naming the option that
 # differs; a damaged checkpoint: exit status 1, saying so. (-DNO_RESUME_CASES=ON for programs
 # that cannot run here: they need data.)

@@ -24,6 +24,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ouroboros/checkpoint_store.hpp"
+#include "ouroboros/detail/simd.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/regimes.hpp"
@@ -126,6 +127,10 @@ inline void parse_or_exit(CLI::App& app, int argc, char** argv) {
     std::exit(0);
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "{}: error: {}\n", app.get_name(), e.what());
+    std::exit(2);
+  }
+  if (const auto e = ouro::simd_environment_error(); !e.empty()) {
+    fmt::print(stderr, "{}: error: {}\n", app.get_name(), e);
     std::exit(2);
   }
 }

@@ -93,10 +93,24 @@ inline simd_level parse_simd_level(std::string_view s) {
   if (s == "baseline") return simd_level::baseline;
   if (s == "avx2") return simd_level::avx2;
   if (s == "avx512") return simd_level::avx512;
-  throw std::invalid_argument("ouroboros: OUROBOROS_SIMD is '" + std::string(s) +
-                              "'; use baseline, avx2 or avx512");
+  throw std::invalid_argument("OUROBOROS_SIMD is '" + std::string(s) +
+                              "'; use baseline, avx2 or avx512 (or leave it unset)");
 }
 }  // namespace detail
+
+/// What is wrong with the environment variable OUROBOROS_SIMD, or "" when it is unset or valid.
+/// The kernels ignore a value they do not know (the choice never changes a result, only the
+/// speed); programs should refuse it: the examples exit with status 2 and this message.
+inline std::string simd_environment_error() {
+  const char* env = std::getenv("OUROBOROS_SIMD");
+  if (!env || !*env) return {};
+  try {
+    detail::parse_simd_level(env);
+    return {};
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+}
 
 /// Caps the level the kernels use (results do not depend on it; this is for tests and timing).
 /// A cap above what the processor supports has no effect beyond simd_detected().
@@ -105,13 +119,15 @@ inline void set_simd_limit(simd_level cap) noexcept {
 }
 
 /// The level the kernels use now: simd_detected(), capped by set_simd_limit() or, until that is
-/// called, by the environment variable OUROBOROS_SIMD (baseline, avx2 or avx512; an unknown value
-/// throws std::invalid_argument at the first kernel call).
-inline simd_level simd_active() {
+/// called, by the environment variable OUROBOROS_SIMD (baseline, avx2 or avx512; another value
+/// is ignored, see simd_environment_error()).
+inline simd_level simd_active() noexcept {
   int cap = detail::simd_limit_slot().load(std::memory_order_relaxed);
   if (cap < 0) {
-    const char* env = std::getenv("OUROBOROS_SIMD");
-    cap = static_cast<int>(env && *env ? detail::parse_simd_level(env) : simd_level::avx512);
+    cap = static_cast<int>(simd_level::avx512);
+    if (simd_environment_error().empty())
+      if (const char* env = std::getenv("OUROBOROS_SIMD"); env && *env)
+        cap = static_cast<int>(detail::parse_simd_level(env));
     int expected = -1;
     detail::simd_limit_slot().compare_exchange_strong(expected, cap, std::memory_order_relaxed);
     cap = detail::simd_limit_slot().load(std::memory_order_relaxed);
