@@ -474,6 +474,8 @@ std::vector<unsigned char> kernel_outputs() {
   std::vector<double> z(1001);
   fill_standard_normal(g, std::span<double>(z));
   add(z);
+  fill_uniform01(g, std::span<double>(z));
+  add(z);
   models::em_fit<> fit;
   fit.components = 3;
   event_log log;
@@ -521,4 +523,43 @@ TEST_CASE("every instruction set gives the same bits", "[gmm][simd]") {
   if (compared == 0) WARN("this processor has neither AVX2 nor AVX-512: only the baseline ran");
   CHECK_THROWS_AS(ouro::detail::parse_simd_level("sse9"), std::invalid_argument);
   CHECK(ouro::detail::parse_simd_level("avx2") == simd_level::avx2);
+}
+
+TEST_CASE("fill_uniform01 gives the eight lanes' uniforms, 53 bits each", "[gmm][simd]") {
+  for (simd_level l : {simd_level::baseline, simd_level::avx2, simd_level::avx512}) {
+    set_simd_limit(l);
+    for (std::size_t n : {5, 32, 33, 1001}) {
+      default_rng g(7), ref_g(7);
+      std::vector<double> a(n), ref(n);
+      fill_uniform01(g, std::span<double>(a));
+      if (n < 32) {
+        for (double& v : ref) v = uniform01(ref_g);
+      } else {
+        ouro::detail::xoshiro_x8 lanes(ref_g);
+        std::uint64_t u[8];
+        for (std::size_t i = 0; i < n; i += 8) {
+          lanes.next(u);
+          for (std::size_t j = 0; j < 8 && i + j < n; ++j)
+            ref[i + j] = static_cast<double>(u[j] >> 11) * 0x1.0p-53;
+        }
+      }
+      INFO("level " << to_string(l) << ", n = " << n);
+      CHECK(a == ref);
+      CHECK(g == ref_g);
+    }
+  }
+  set_simd_limit(simd_level::avx512);
+  // and they are uniform: mean 1/2 and variance 1/12 within 5 standard errors
+  default_rng g(8);
+  std::vector<double> u(1000000);
+  fill_uniform01(g, std::span<double>(u));
+  double m = 0, v = 0;
+  for (double x : u) m += x;
+  m /= static_cast<double>(u.size());
+  for (double x : u) v += (x - m) * (x - m);
+  v /= static_cast<double>(u.size() - 1);
+  CHECK(std::abs(m - 0.5) < 5 * std::sqrt(1.0 / 12 / 1e6));
+  CHECK(std::abs(v - 1.0 / 12) < 5 * std::sqrt(1.0 / 180 / 1e6));
+  CHECK(*std::min_element(u.begin(), u.end()) >= 0.0);
+  CHECK(*std::max_element(u.begin(), u.end()) < 1.0);
 }

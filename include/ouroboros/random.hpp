@@ -16,6 +16,7 @@
 #include <span>
 
 #include "ouroboros/concepts/rng.hpp"
+#include "ouroboros/detail/fast_math.hpp"
 #include "ouroboros/detail/simd.hpp"
 
 #if OURO_SIMD_DISPATCH
@@ -434,7 +435,66 @@ void normal_blocks(G& g, double* out, std::size_t n, double mean, double sd) {
   normal_blocks_portable(g, out, n, mean, sd);
 }
 
+/// out[i] = (u_i >> 11) 2^-53 (53 random bits, in [0, 1)) for the outputs u_i of the eight
+/// xoshiro256++ lanes of `lanes` (value i from lane i mod 8, as xoshiro_x8::next), n values, the
+/// lanes' state in W-wide vectors. u >> 11 is converted exactly in two parts (its upper 32 and
+/// lower 21 bits, each through the 2^52 bit pattern), which needs no 64-bit conversion
+/// instruction.
+template <std::size_t W>
+OURO_INLINE void uniform_lanes(const xoshiro_x8& lanes, double* out, std::size_t n) {
+  OURO_NO_CONTRACT
+  using U = typename vec<W>::u;
+  using V = typename vec<W>::d;
+  constexpr std::size_t G = 8 / W;
+  U s0[G], s1[G], s2[G], s3[G];
+  for (std::size_t g = 0; g < G; ++g) {
+    __builtin_memcpy(&s0[g], lanes.s0 + g * W, sizeof(U));
+    __builtin_memcpy(&s1[g], lanes.s1 + g * W, sizeof(U));
+    __builtin_memcpy(&s2[g], lanes.s2 + g * W, sizeof(U));
+    __builtin_memcpy(&s3[g], lanes.s3 + g * W, sizeof(U));
+  }
+  const U magic = U{} + 0x4330000000000000ULL;
+  for (std::size_t i = 0; i < n; i += 8) {
+    alignas(64) double v[8];
+    double* dst = i + 8 <= n ? out + i : v;  // the last partial block through v
+    for (std::size_t g = 0; g < G; ++g) {
+      const U a = s0[g] + s3[g];
+      const U r = ((a << 23) | (a >> 41)) + s0[g];
+      const U t = s1[g] << 17;
+      s2[g] ^= s0[g];
+      s3[g] ^= s1[g];
+      s1[g] ^= s2[g];
+      s0[g] ^= s3[g];
+      s2[g] ^= t;
+      s3[g] = (s3[g] << 45) | (s3[g] >> 19);
+      const V hi = reinterpret_cast<V>((r >> 32) | magic) - 4503599627370496.0;
+      const V lo = reinterpret_cast<V>(((r >> 11) & 0x1FFFFFULL) | magic) - 4503599627370496.0;
+      const V u = (hi * 2097152.0 + lo) * 0x1.0p-53;
+      vstore(dst + g * W, u);
+    }
+    if (dst == v)
+      for (std::size_t j = 0; j < n - i; ++j) out[i + j] = v[j];
+  }
+}
+OURO_DISPATCH_KERNEL(uniform_lanes, void, (const xoshiro_x8& lanes, double* out, std::size_t n),
+                     (lanes, out, n))
+
 }  // namespace detail
+
+/// Fills `out` with uniform doubles in [0, 1) (53 random bits each, as uniform01). Fills of 32
+/// values or more run eight xoshiro256++ generators seeded from `g` side by side (as
+/// fill_standard_normal), on vectors as wide as the processor has, with the same values on
+/// every processor; shorter fills call uniform01(g). The same engine state always gives the same
+/// values.
+template <Rng G>
+void fill_uniform01(G& g, std::span<double> out) {
+  if (out.size() < 32) {
+    for (double& o : out) o = uniform01(g);
+    return;
+  }
+  const detail::xoshiro_x8 lanes(g);
+  detail::run_uniform_lanes(lanes, out.data(), out.size());
+}
 
 /// Fills `out` with independent standard normal variates; the same engine state always gives the
 /// same values. Long fills run eight generators seeded from `g` side by side.

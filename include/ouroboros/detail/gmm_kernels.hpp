@@ -358,53 +358,22 @@ OURO_INLINE bool kmeans_step_d2(const double* xs, std::size_t n, const double* c
   return any;
 }
 
-// The entry points: one function per instruction set (not inlined, each compiled for its own),
-// and a dispatcher.
-#if OURO_SIMD_DISPATCH
-#define OURO_GMM_KERNEL(name, ret, params, args)   \
-  OURO_KERNEL_BASE inline ret name##_w2 params {   \
-    return name<2> args;                           \
-  }                                                \
-  OURO_KERNEL_AVX2 inline ret name##_w4 params {   \
-    return name<4> args;                           \
-  }                                                \
-  OURO_KERNEL_AVX512 inline ret name##_w8 params { \
-    return name<8> args;                           \
-  }                                                \
-  inline ret run_##name params {                   \
-    switch (ouro::simd_active()) {                 \
-      case ouro::simd_level::avx512:               \
-        return name##_w8 args;                     \
-      case ouro::simd_level::avx2:                 \
-        return name##_w4 args;                     \
-      default:                                     \
-        return name##_w2 args;                     \
-    }                                              \
-  }
-#else
-#define OURO_GMM_KERNEL(name, ret, params, args) \
-  OURO_KERNEL_BASE inline ret name##_w2 params { \
-    return name<2> args;                         \
-  }                                              \
-  inline ret run_##name params {                 \
-    return name##_w2 args;                       \
-  }
-#endif
-
-OURO_GMM_KERNEL(lse_points, void,
-                (const double* l, std::size_t n, std::size_t K, double* out, double* e),
-                (l, n, K, out, e))
-OURO_GMM_KERNEL(lse_total, double, (const double* l, std::size_t n, std::size_t K, double* e),
-                (l, n, K, e))
-OURO_GMM_KERNEL(log_density_d2, void,
-                (const double* xs, std::size_t n, const d2_component& c, double* o), (xs, n, c, o))
-OURO_GMM_KERNEL(moments_d2, void,
-                (const double* r, const double* xs, std::size_t n, double c0, double c1, double* a),
-                (r, xs, n, c0, c1, a))
-OURO_GMM_KERNEL(kmeans_step_d2, bool,
-                (const double* xs, std::size_t n, const double* centres, std::size_t K,
-                 double* labels, double* sums),
-                (xs, n, centres, K, labels, sums))
-#undef OURO_GMM_KERNEL
+// The entry points (detail/simd.hpp).
+OURO_DISPATCH_KERNEL(lse_points, void,
+                     (const double* l, std::size_t n, std::size_t K, double* out, double* e),
+                     (l, n, K, out, e))
+OURO_DISPATCH_KERNEL(lse_total, double, (const double* l, std::size_t n, std::size_t K, double* e),
+                     (l, n, K, e))
+OURO_DISPATCH_KERNEL(log_density_d2, void,
+                     (const double* xs, std::size_t n, const d2_component& c, double* o),
+                     (xs, n, c, o))
+OURO_DISPATCH_KERNEL(moments_d2, void,
+                     (const double* r, const double* xs, std::size_t n, double c0, double c1,
+                      double* a),
+                     (r, xs, n, c0, c1, a))
+OURO_DISPATCH_KERNEL(kmeans_step_d2, bool,
+                     (const double* xs, std::size_t n, const double* centres, std::size_t K,
+                      double* labels, double* sums),
+                     (xs, n, centres, K, labels, sums))
 
 }  // namespace ouro::detail::gmm_kernels

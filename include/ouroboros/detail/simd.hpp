@@ -46,6 +46,40 @@
 #define OURO_KERNEL_BASE __attribute__((noinline OURO_NO_CONTRACT_ATTR))
 #endif
 
+/// Defines the entry points of a kernel `name<W>` (a template on the vector width, always
+/// inlined): name_w2, name_w4 and name_w8, each compiled for its instruction set (only name_w2
+/// where there is no dispatch), and run_name, which calls the one simd_active() selects.
+#if OURO_SIMD_DISPATCH
+#define OURO_DISPATCH_KERNEL(name, ret, params, args) \
+  OURO_KERNEL_BASE inline ret name##_w2 params {      \
+    return name<2> args;                              \
+  }                                                   \
+  OURO_KERNEL_AVX2 inline ret name##_w4 params {      \
+    return name<4> args;                              \
+  }                                                   \
+  OURO_KERNEL_AVX512 inline ret name##_w8 params {    \
+    return name<8> args;                              \
+  }                                                   \
+  inline ret run_##name params {                      \
+    switch (ouro::simd_active()) {                    \
+      case ouro::simd_level::avx512:                  \
+        return name##_w8 args;                        \
+      case ouro::simd_level::avx2:                    \
+        return name##_w4 args;                        \
+      default:                                        \
+        return name##_w2 args;                        \
+    }                                                 \
+  }
+#else
+#define OURO_DISPATCH_KERNEL(name, ret, params, args) \
+  OURO_KERNEL_BASE inline ret name##_w2 params {      \
+    return name<2> args;                              \
+  }                                                   \
+  inline ret run_##name params {                      \
+    return name##_w2 args;                            \
+  }
+#endif
+
 namespace ouro {
 
 /// The instruction sets the vector kernels can run with, in increasing order.

@@ -26,10 +26,12 @@ struct sym_matrix {
   friend bool operator==(const sym_matrix&, const sym_matrix&) = default;
 };
 
-/// Inverse of a lower-triangular matrix with a positive diagonal (also lower triangular).
-inline sym_matrix lower_inverse(const sym_matrix& L) {
+/// P = the inverse of a lower-triangular matrix with a positive diagonal (also lower triangular),
+/// reusing P's storage.
+inline void lower_inverse_into(const sym_matrix& L, sym_matrix& P) {
   const std::size_t d = L.d;
-  sym_matrix P(d);
+  P.d = d;
+  P.a.assign(d * d, 0.0);
   for (std::size_t j = 0; j < d; ++j) {
     P(j, j) = 1.0 / L(j, j);
     for (std::size_t i = j + 1; i < d; ++i) {
@@ -38,13 +40,20 @@ inline sym_matrix lower_inverse(const sym_matrix& L) {
       P(i, j) = -s / L(i, i);
     }
   }
+}
+
+/// Inverse of a lower-triangular matrix with a positive diagonal (also lower triangular).
+inline sym_matrix lower_inverse(const sym_matrix& L) {
+  sym_matrix P;
+  lower_inverse_into(L, P);
   return P;
 }
 
 /// Lower Cholesky factor L (A = L L^T). Returns false when A is not positive definite.
 inline bool cholesky(const sym_matrix& A, sym_matrix& L) {
   const std::size_t d = A.d;
-  L = sym_matrix(d);
+  L.d = d;
+  L.a.assign(d * d, 0.0);  // reuses L's storage
   for (std::size_t j = 0; j < d; ++j) {
     double s = A(j, j);
     for (std::size_t k = 0; k < j; ++k) s -= L(j, k) * L(j, k);

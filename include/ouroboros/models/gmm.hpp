@@ -70,42 +70,30 @@ class gmm {
       std::vector<ouro::detail::sym_matrix> covariances,
       covariance_type type = covariance_type::full)
       : w_(std::move(weights)), mu_(std::move(means)), cov_(std::move(covariances)), type_(type) {
-    const std::size_t k = w_.size();
-    if (k == 0) throw std::invalid_argument("ouro::models::gmm: no components");
-    if (cov_.size() != k)
-      throw std::invalid_argument(
-          fmt::format("ouro::models::gmm: {} weights but {} covariance matrices", k, cov_.size()));
-    d_ = cov_[0].d;
-    if (d_ == 0 || mu_.size() != k * d_)
-      throw std::invalid_argument(
-          fmt::format("ouro::models::gmm: {} mean values for {} components in {} dimensions",
-                      mu_.size(), k, d_));
-    double total = 0;
-    for (std::size_t j = 0; j < k; ++j) {
-      if (!(w_[j] >= 0) || !std::isfinite(w_[j]))
-        throw std::invalid_argument(
-            fmt::format("ouro::models::gmm: weight {} of component {} is invalid", w_[j], j));
-      total += w_[j];
+    check(w_, mu_, cov_);
+    derive(true);
+  }
+
+  /// Replaces the weights, means and covariances by ones of the same K and D, reusing the
+  /// model's storage (EM calls it every iteration). The same checks as the constructor: on
+  /// std::invalid_argument the model is unchanged. The covariance type and the EM report stay.
+  void set_parameters(std::span<const double> weights, std::span<const double> means,
+                      std::span<const ouro::detail::sym_matrix> covariances) {
+    if (weights.size() != w_.size() || covariances.size() != w_.size())
+      throw std::invalid_argument(fmt::format(
+          "ouro::models::gmm::set_parameters: {} weights and {} covariances for a mixture of {}",
+          weights.size(), covariances.size(), w_.size()));
+    check(weights, means, covariances);
+    thread_local ouro::detail::sym_matrix L;
+    for (std::size_t j = 0; j < covariances.size(); ++j)
+      if (!ouro::detail::cholesky(covariances[j], L)) not_positive_definite(j);
+    w_.assign(weights.begin(), weights.end());
+    mu_.assign(means.begin(), means.end());
+    for (std::size_t j = 0; j < covariances.size(); ++j) {
+      cov_[j].d = covariances[j].d;
+      cov_[j].a.assign(covariances[j].a.begin(), covariances[j].a.end());
     }
-    if (!(total > 0)) throw std::invalid_argument("ouro::models::gmm: the weights sum to 0");
-    for (double& v : w_) v /= total;
-    for (double v : mu_)
-      if (!std::isfinite(v)) throw std::invalid_argument("ouro::models::gmm: a mean is not finite");
-    chol_.resize(k);
-    prec_chol_.resize(k);
-    log_det_.resize(k);
-    log_w_.resize(k);
-    for (std::size_t j = 0; j < k; ++j) {
-      if (cov_[j].d != d_)
-        throw std::invalid_argument("ouro::models::gmm: covariances of different sizes");
-      if (!ouro::detail::cholesky(cov_[j], chol_[j]))
-        throw std::invalid_argument(fmt::format(
-            "ouro::models::gmm: the covariance of component {} is not positive definite", j));
-      log_det_[j] = 0;
-      for (std::size_t i = 0; i < d_; ++i) log_det_[j] += 2 * std::log(chol_[j](i, i));
-      prec_chol_[j] = ouro::detail::lower_inverse(chol_[j]);
-      log_w_[j] = std::log(w_[j]);  // -inf for an empty component
-    }
+    derive(false);
   }
 
   std::size_t components() const noexcept { return w_.size(); }
@@ -149,8 +137,11 @@ class gmm {
     for (std::size_t k = 0; k < w_.size(); ++k) cum[k] = (acc += w_[k]);
     std::vector<std::uint32_t> comp(n);
     const std::size_t K = w_.size();
-    for (auto& c : comp) {
-      const double u = uniform01(g) * acc;
+    std::vector<double> uniforms(n);
+    fill_uniform01(g, std::span<double>(uniforms));
+    for (std::size_t s = 0; s < n; ++s) {
+      auto& c = comp[s];
+      const double u = uniforms[s] * acc;
       // the first k with u < cum[k] (or K - 1): never an empty component, since u < cum[k] and
       // u >= cum[k - 1] imply w_k > 0. As cum is nondecreasing, that k is the number of
       // j < K - 1 with u >= cum[j]: counted without branches for a few components (a branch
@@ -371,6 +362,58 @@ class gmm {
   }
 
  private:
+  /// The constructor's checks of K, D, the weights and the means (nothing is changed).
+  static void check(std::span<const double> w, std::span<const double> mu,
+                    std::span<const ouro::detail::sym_matrix> cov) {
+    const std::size_t k = w.size();
+    if (k == 0) throw std::invalid_argument("ouro::models::gmm: no components");
+    if (cov.size() != k)
+      throw std::invalid_argument(
+          fmt::format("ouro::models::gmm: {} weights but {} covariance matrices", k, cov.size()));
+    const std::size_t d = cov[0].d;
+    if (d == 0 || mu.size() != k * d)
+      throw std::invalid_argument(fmt::format(
+          "ouro::models::gmm: {} mean values for {} components in {} dimensions", mu.size(), k, d));
+    double total = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+      if (!(w[j] >= 0) || !std::isfinite(w[j]))
+        throw std::invalid_argument(
+            fmt::format("ouro::models::gmm: weight {} of component {} is invalid", w[j], j));
+      total += w[j];
+    }
+    if (!(total > 0)) throw std::invalid_argument("ouro::models::gmm: the weights sum to 0");
+    for (double v : mu)
+      if (!std::isfinite(v)) throw std::invalid_argument("ouro::models::gmm: a mean is not finite");
+    for (const auto& S : cov)
+      if (S.d != d || S.a.size() != d * d)
+        throw std::invalid_argument("ouro::models::gmm: covariances of different sizes");
+  }
+  [[noreturn]] static void not_positive_definite(std::size_t j) {
+    throw std::invalid_argument(fmt::format(
+        "ouro::models::gmm: the covariance of component {} is not positive definite", j));
+  }
+  /// Normalises the checked weights and computes the Cholesky factors, their inverses, the log
+  /// determinants and log weights (reusing their storage); `may_fail`: the covariances were not
+  /// checked to be positive definite yet.
+  void derive(bool may_fail) {
+    const std::size_t k = w_.size();
+    d_ = cov_[0].d;
+    double total = 0;
+    for (double v : w_) total += v;
+    for (double& v : w_) v /= total;
+    chol_.resize(k);
+    prec_chol_.resize(k);
+    log_det_.resize(k);
+    log_w_.resize(k);
+    for (std::size_t j = 0; j < k; ++j) {
+      if (!ouro::detail::cholesky(cov_[j], chol_[j]) && may_fail) not_positive_definite(j);
+      log_det_[j] = 0;
+      for (std::size_t i = 0; i < d_; ++i) log_det_[j] += 2 * std::log(chol_[j](i, i));
+      ouro::detail::lower_inverse_into(chol_[j], prec_chol_[j]);
+      log_w_[j] = std::log(w_[j]);  // -inf for an empty component
+    }
+  }
+
   void check_dims(const dataset_type& x) const {
     if (x.shape()[1] != d_)
       throw std::invalid_argument(

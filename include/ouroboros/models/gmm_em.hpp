@@ -263,7 +263,7 @@ inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const doubl
     for (std::size_t i = 0; i < d; ++i) S(i, i) = t / static_cast<double>(d);
   }
   for (std::size_t i = 0; i < d; ++i) S(i, i) += reg_covar;
-  ouro::detail::sym_matrix L;
+  thread_local ouro::detail::sym_matrix L;
   if (!ouro::detail::cholesky(S, L)) {
     double scale = 0;
     for (std::size_t i = 0; i < d; ++i) scale += std::abs(S(i, i)) + mean[i] * mean[i];
@@ -568,46 +568,51 @@ inline em_stats em_pass(const gmm& m, const points& x, ouro::detail::thread_pool
   return st;
 }
 
-/// The M-step from em_pass statistics: with N_k = n_k + 10 eps (as scikit-learn),
-/// mu_k = c_k + s1 / N_k and S_k = (s2 - 2 s1 delta' + n_k delta delta') / N_k, delta = mu_k - c_k,
-/// which equals sum_s r_sk (x_s - mu_k)(x_s - mu_k)' / N_k. A component with no mass gets weight 0
-/// and the pooled mean and covariance.
+/// The M-step from em_pass statistics, into m (whose means are the centres the statistics were
+/// taken around): with N_k = n_k + 10 eps (as scikit-learn), mu_k = c_k + s1 / N_k and
+/// S_k = (s2 - 2 s1 delta' + n_k delta delta') / N_k, delta = mu_k - c_k, which equals
+/// sum_s r_sk (x_s - mu_k)(x_s - mu_k)' / N_k. A component with no mass gets weight 0 and the
+/// pooled mean and covariance. The model's storage is reused (no allocation per iteration).
 template <class Pooled>
-gmm params_from_stats(const em_stats& st, const gmm& current, covariance_type type,
-                      double reg_covar, Pooled&& pooled, em_flags& flags) {
-  const std::size_t K = current.components(), d = current.dim();
+void update_from_stats(const em_stats& st, gmm& m, covariance_type type, double reg_covar,
+                       Pooled&& pooled, em_flags& flags) {
+  const std::size_t K = m.components(), d = m.dim();
   const double eps10 = 10 * std::numeric_limits<double>::epsilon();
-  std::vector<double> w(K), mu(K * d);
-  std::vector<ouro::detail::sym_matrix> cov(K, ouro::detail::sym_matrix(d));
-  std::vector<double> delta(d);
+  thread_local std::vector<double> w, mu, delta;
+  thread_local std::vector<ouro::detail::sym_matrix> cov;
+  w.assign(K, 0.0);
+  mu.assign(K * d, 0.0);
+  delta.assign(d, 0.0);
+  cov.resize(K);
+  for (auto& S : cov) S.d = d, S.a.assign(d * d, 0.0);
   for (std::size_t k = 0; k < K; ++k) {
     const double nk = st.nk[k];
-    double* m = mu.data() + k * d;
+    double* mk = mu.data() + k * d;
     auto& S = cov[k];
     if (!(nk > 1e-12)) {
       flags.empty = true;
       w[k] = 0;
       const gmm& p = pooled();  // a one-component model of all the data
-      for (std::size_t i = 0; i < d; ++i) m[i] = p.mean(0)[i];
-      S = p.covariance(0);
+      for (std::size_t i = 0; i < d; ++i) mk[i] = p.mean(0)[i];
+      S.a = p.covariance(0).a;
     } else {
       const double Nk = nk + eps10;
       w[k] = Nk;
-      const auto c = current.mean(k);
+      const auto c = m.mean(k);
       const double* s1 = st.s1.data() + k * d;
       const double* s2 = st.s2.data() + k * d * d;
       for (std::size_t i = 0; i < d; ++i) {
         delta[i] = s1[i] / Nk;
-        m[i] = c[i] + delta[i];
+        mk[i] = c[i] + delta[i];
       }
       for (std::size_t i = 0; i < d; ++i)
         for (std::size_t j = 0; j <= i; ++j)
           S(i, j) =
               (s2[i * d + j] - s1[i] * delta[j] - delta[i] * s1[j] + nk * delta[i] * delta[j]) / Nk;
     }
-    finish_covariance(S, std::span<const double>(m, d), type, reg_covar, flags);
+    finish_covariance(S, std::span<const double>(mk, d), type, reg_covar, flags);
   }
-  return gmm(std::move(w), std::move(mu), std::move(cov), type);
+  m.set_parameters(w, mu, cov);
 }
 
 /// The E-step: responsibilities (component-major) and the mean log-likelihood per point.
@@ -704,7 +709,7 @@ struct em_fit {
       const double prev = lb;
       const auto st = detail::em_pass(m, x, pool ? &*pool : nullptr);
       lb = st.loglik / static_cast<double>(n);
-      m = detail::params_from_stats(st, m, covariance, reg_covar, pooled_model, flags);
+      detail::update_from_stats(st, m, covariance, reg_covar, pooled_model, flags);
       rep.iterations = it;
       rep.lower_bound = lb;
       if (std::abs(lb - prev) < tol) {
