@@ -398,6 +398,12 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
   constexpr std::size_t SB = 128, LS = SB + 8;
   xt_block.resize(d * LS);
   wx.resize(d * LS);
+#if defined(__AVX512F__)
+  // the 4 x 4 tiles' accumulators (at most 10 tiles for d <= 16), carried over the sub-blocks
+  __m512d tiles[10][16];
+  for (auto& t : tiles)
+    for (auto& a : t) a = _mm512_setzero_pd();
+#endif
   for (std::size_t t0 = 0; t0 < cnt; t0 += SB) {
     const std::size_t c2 = std::min(SB, cnt - t0);
     const double* rr = rk + t0;
@@ -423,11 +429,12 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
         s1[i] += lane_sums<1>(
             c2, [rr, xi, ci](std::size_t s, double* v) { v[0] = rr[s] * (xi[s] - ci); })[0];
       }
+      std::size_t tile = 0;
       for (std::size_t ti = 0; ti < dp; ti += 4)
-        for (std::size_t tj = 0; tj <= ti; tj += 4) {
+        for (std::size_t tj = 0; tj <= ti; tj += 4, ++tile) {
           __m512d acc[4][4];
-          for (auto& r : acc)
-            for (auto& a : r) a = _mm512_setzero_pd();
+          for (std::size_t r = 0; r < 4; ++r)
+            for (std::size_t q = 0; q < 4; ++q) acc[r][q] = tiles[tile][r * 4 + q];
           __m512d ca[4], cb[4];
           for (std::size_t r = 0; r < 4; ++r) {
             ca[r] = _mm512_set1_pd(centre[ti + r]);
@@ -459,10 +466,7 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
             }
           }
           for (std::size_t r = 0; r < 4; ++r)
-            for (std::size_t q = 0; q < 4; ++q) {
-              const std::size_t i = ti + r, j = tj + q;
-              if (i < d && j <= i) s2[i * d + j] += _mm512_reduce_add_pd(acc[r][q]);
-            }
+            for (std::size_t q = 0; q < 4; ++q) tiles[tile][r * 4 + q] = acc[r][q];
         }
       continue;
     }
@@ -488,6 +492,18 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
       }
     }
   }
+#if defined(__AVX512F__)
+  if (d <= 16) {
+    std::size_t tile = 0;
+    for (std::size_t ti = 0; ti < d; ti += 4)
+      for (std::size_t tj = 0; tj <= ti; tj += 4, ++tile)
+        for (std::size_t r = 0; r < 4; ++r)
+          for (std::size_t q = 0; q < 4; ++q) {
+            const std::size_t i = ti + r, j = tj + q;
+            if (i < d && j <= i) s2[i * d + j] += _mm512_reduce_add_pd(tiles[tile][r * 4 + q]);
+          }
+  }
+#endif
 }
 
 /// The statistics of the points [b0, b0 + cnt) only, into a zeroed `st`.
