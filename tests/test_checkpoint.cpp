@@ -186,7 +186,10 @@ struct temp_file {
       : path(std::filesystem::temp_directory_path() / name) {
     std::filesystem::remove(path);
   }
-  ~temp_file() { std::filesystem::remove(path); }
+  ~temp_file() {
+    std::filesystem::remove(path);
+    std::filesystem::remove(path.string() + ".lock");  // a checkpoint store's lock file
+  }
 };
 
 /// Runs `opt` to the end, interrupted after each of the generations in `stops` and resumed from
@@ -341,6 +344,23 @@ TEST_CASE("resume: completed runs come back from the file, refusals", "[checkpoi
   checkpoint_store store(file.path, "fp", true);
   CHECK_THROWS_AS(store.add_part({"missing", [](io::binary_writer&) {}, [](io::binary_reader&) {}}),
                   data_error);
+}
+
+TEST_CASE("resume: one checkpoint store at a time per file", "[checkpoint][resume]") {
+  temp_file file("ouroboros_test_locked_store.ckpt");
+  {
+    checkpoint_store first(file.path, "fp", false);
+    try {
+      checkpoint_store second(file.path, "fp", true);
+      FAIL("a second store on the same file was allowed");
+    } catch (const io_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("in use by another run"));
+    }
+    CHECK_THROWS_AS(checkpoint_store(file.path, "fp", false), io_error);
+  }
+  // released with the first store (and with its process: the lock is the kernel's)
+  CHECK_NOTHROW(checkpoint_store(file.path, "fp", false));
+  CHECK(std::filesystem::exists(file.path.string() + ".lock"));
 }
 
 TEST_CASE("sweeps: blocks of replicates merge into the run of all replicates, bit for bit",

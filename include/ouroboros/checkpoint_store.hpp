@@ -224,9 +224,18 @@ class checkpoint_store {
   /// file written with another fingerprint is refused with config_error. With `resume`, an
   /// existing file is loaded (ouro::data_error when it is damaged); without, an existing file is
   /// removed, so that a stale checkpoint can never be resumed against new outputs.
+  /// Only one store at a time may use a path: the file `<path>.lock` is locked (flock) while the
+  /// store lives, and a second store, in this or another process, gets io_error saying that
+  /// another run is using the checkpoint.
   checkpoint_store(std::filesystem::path path, std::string fingerprint, bool resume,
                    checkpoint_schedule schedule = {})
-      : path_(std::move(path)), fingerprint_(std::move(fingerprint)), schedule_(schedule) {
+      : path_(std::move(path)),
+        lock_(path_.string() + ".lock",
+              fmt::format("the checkpoint '{}' is in use by another run (it holds '{}.lock'): let "
+                          "that run finish or stop it, or give this one another output folder",
+                          path_.string(), path_.string())),
+        fingerprint_(std::move(fingerprint)),
+        schedule_(schedule) {
     std::error_code ec;
     const bool exists = std::filesystem::exists(path_, ec);
     if (resume && exists) {
@@ -405,6 +414,7 @@ class checkpoint_store {
   }
 
   std::filesystem::path path_;
+  io::file_lock lock_;  // held for the store's lifetime
   std::string fingerprint_;
   checkpoint_schedule schedule_;
   bool resumed_ = false;

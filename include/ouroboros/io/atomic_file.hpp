@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,5 +78,47 @@ inline void write_file_atomic(const std::filesystem::path& path, std::string_vie
   if (::close(fd) != 0) fail("close");
   durable_rename(tmp, path, /*synced=*/true);
 }
+
+/// An exclusive advisory lock (flock) on a file, held while the object lives: one writer at a
+/// time for a file that several processes could be told to write (a checkpoint). The lock file
+/// stays on the disk (removing it could let two processes lock different files of one name).
+class file_lock {
+ public:
+  file_lock() = default;
+  /// Locks `path` (created if missing) without waiting. Throws io_error if it cannot be opened,
+  /// or if another process holds it, with `busy` as the message.
+  file_lock(const std::filesystem::path& path, const std::string& busy) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw io_error(
+          fmt::format("cannot open the lock file '{}': {}", path.string(), std::strerror(errno)));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      if (err == EWOULDBLOCK) throw io_error(busy);
+      throw io_error(fmt::format("cannot lock '{}': {}", path.string(), std::strerror(err)));
+    }
+  }
+  file_lock(file_lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  file_lock& operator=(file_lock&& o) noexcept {
+    if (this != &o) {
+      release();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  file_lock(const file_lock&) = delete;
+  file_lock& operator=(const file_lock&) = delete;
+  ~file_lock() { release(); }
+
+ private:
+  void release() noexcept {
+    if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the lock
+    fd_ = -1;
+  }
+  int fd_ = -1;
+};
 
 }  // namespace ouro::io

@@ -188,13 +188,13 @@ class gmm {
     }
     (std::make_index_sequence<16>{});
   }
-  /// q[s] = |P (x_s - m)|^2 for points transposed (D rows ld apart), eight points per vector,
-  /// unrolled for the dimension so that the centred coordinates stay in registers (the
+  /// q[s] = base - |P (x_s - m)|^2 / 2 for points transposed (D rows ld apart), eight points per
+  /// vector, unrolled for the dimension so that the centred coordinates stay in registers (the
   /// operations and their order are those of a loop over the runtime dimension). P: D x D,
   /// row-major. Lanes beyond cnt are computed and dropped.
   template <std::size_t D>
   static void quad_forms_avx512(const double* xt, std::size_t ld, std::size_t cnt, const double* m,
-                                const double* P, double* q) {
+                                const double* P, double base, double* q) {
     for (std::size_t s0 = 0; s0 < cnt; s0 += 8) {
       __m512d xv[D];
       for (std::size_t j = 0; j < D; ++j)
@@ -206,9 +206,12 @@ class gmm {
           y = _mm512_fmadd_pd(_mm512_set1_pd(P[i * D + j]), xv[j], y);
         qv = _mm512_fmadd_pd(y, y, qv);
       }
-      alignas(64) double qs[8];
-      _mm512_store_pd(qs, qv);
-      for (std::size_t w = 0; w < 8 && s0 + w < cnt; ++w) q[s0 + w] = qs[w];
+      // base - q / 2, stored straight (a partial last vector through a mask)
+      const __m512d o = _mm512_fnmadd_pd(_mm512_set1_pd(0.5), qv, _mm512_set1_pd(base));
+      if (s0 + 8 <= cnt)
+        _mm512_storeu_pd(q + s0, o);
+      else
+        _mm512_mask_storeu_pd(q + s0, static_cast<__mmask8>((1u << (cnt - s0)) - 1), o);
     }
   }
 #endif
@@ -275,9 +278,9 @@ class gmm {
       double* qq = q.data();
 #if defined(__AVX512F__)
       if (d_ <= 16) {  // eight points per vector, centred in registers
-        with_dimension(
-            d_, [&]<std::size_t D>() { quad_forms_avx512<D>(xt, ld, cnt, m, P.a.data(), qq); });
-        for (std::size_t s = 0; s < cnt; ++s) o[s] = base - 0.5 * qq[s];
+        with_dimension(d_, [&]<std::size_t D>() {
+          quad_forms_avx512<D>(xt, ld, cnt, m, P.a.data(), base, o);
+        });
         continue;
       }
 #endif

@@ -399,10 +399,12 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
   xt_block.resize(d * LS);
   wx.resize(d * LS);
 #if defined(__AVX512F__)
-  // the 4 x 4 tiles' accumulators (at most 10 tiles for d <= 16), carried over the sub-blocks
-  __m512d tiles[10][16];
+  // the 4 x 4 tiles' accumulators (at most 10 tiles for d <= 16) and the first moments' ones,
+  // carried over the sub-blocks
+  __m512d tiles[10][16], firsts[16];
   for (auto& t : tiles)
     for (auto& a : t) a = _mm512_setzero_pd();
+  for (auto& a : firsts) a = _mm512_setzero_pd();
 #endif
   for (std::size_t t0 = 0; t0 < cnt; t0 += SB) {
     const std::size_t c2 = std::min(SB, cnt - t0);
@@ -423,12 +425,6 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
       }
       alignas(64) double rpad[SB];
       for (std::size_t s = 0; s < c2p; ++s) rpad[s] = s < c2 ? rr[s] : 0.0;
-      for (std::size_t i = 0; i < d; ++i) {
-        const double* xi = row[i];
-        const double ci = centre[i];
-        s1[i] += lane_sums<1>(
-            c2, [rr, xi, ci](std::size_t s, double* v) { v[0] = rr[s] * (xi[s] - ci); })[0];
-      }
       std::size_t tile = 0;
       for (std::size_t ti = 0; ti < dp; ti += 4)
         for (std::size_t tj = 0; tj <= ti; tj += 4, ++tile) {
@@ -440,7 +436,10 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
             ca[r] = _mm512_set1_pd(centre[ti + r]);
             cb[r] = _mm512_set1_pd(centre[tj + r]);
           }
-          if (ti == tj) {  // a diagonal tile: the same rows, and its lower half only
+          if (ti == tj) {  // a diagonal tile: the same rows, and its lower half only; it also
+                           // sums the weighted rows (the first moments)
+            __m512d first[4];
+            for (std::size_t r = 0; r < 4; ++r) first[r] = firsts[ti + r];
             for (std::size_t s = 0; s < c2p; s += 8) {
               __m512d b[4];
               const __m512d rv = _mm512_load_pd(rpad + s);
@@ -448,10 +447,12 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
                 b[r] = _mm512_sub_pd(_mm512_loadu_pd(row[ti + r] + s), cb[r]);
               for (std::size_t r = 0; r < 4; ++r) {
                 const __m512d a = _mm512_mul_pd(rv, b[r]);
+                first[r] = _mm512_add_pd(first[r], a);
                 for (std::size_t q = 0; q <= r; ++q)
                   acc[r][q] = _mm512_fmadd_pd(a, b[q], acc[r][q]);
               }
             }
+            for (std::size_t r = 0; r < 4; ++r) firsts[ti + r] = first[r];
           } else {
             for (std::size_t s = 0; s < c2p; s += 8) {
               __m512d a[4], b[4];
@@ -494,6 +495,7 @@ inline void moments_block(const double* XT, std::size_t ld, std::size_t cnt, std
   }
 #if defined(__AVX512F__)
   if (d <= 16) {
+    for (std::size_t i = 0; i < d; ++i) s1[i] += _mm512_reduce_add_pd(firsts[i]);
     std::size_t tile = 0;
     for (std::size_t ti = 0; ti < d; ti += 4)
       for (std::size_t tj = 0; tj <= ti; tj += 4, ++tile)
