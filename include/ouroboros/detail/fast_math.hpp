@@ -12,6 +12,10 @@
 
 #include "ouroboros/detail/simd.hpp"
 
+#if OURO_SIMD_DISPATCH
+#include <immintrin.h>
+#endif
+
 namespace ouro::detail {
 
 /// 2^(j/64) for j = 0..63, each the double nearest to the exact value.
@@ -172,6 +176,28 @@ template <class V, class I, std::size_t... L>
 OURO_INLINE void table_lookup(V& out, const I& j, std::index_sequence<L...>) noexcept {
   out = V{exp2_table64[j[L]]...};
 }
+
+#if OURO_SIMD_DISPATCH
+// GCC 12 reports a false -Wmaybe-uninitialized inside its gather intrinsics (GCC bug 105593)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+/// The same for eight lanes with one AVX-512 gather (the same values). Compiled for AVX-512 and
+/// not forced inline: inside a kernel compiled for AVX-512 the compiler inlines it; a caller
+/// compiled for less must not call it on a processor without AVX-512 (the kernels of
+/// detail/gmm_kernels.hpp call it only from their AVX-512 entry).
+template <std::size_t... L>
+__attribute__((target("avx512f"))) inline void table_lookup(vec<8>::d& out, const vec<8>::u& j,
+                                                            std::index_sequence<L...>) noexcept {
+  out = reinterpret_cast<vec<8>::d>(
+      _mm512_i64gather_pd(reinterpret_cast<__m512i>(j), exp2_table64, sizeof(double)));
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
 
 /// out = exp_nonpositive(x), lane by lane.
 template <class V>
