@@ -18,10 +18,11 @@ namespace ouro::detail::gmm_kernels {
 
 inline constexpr double ninf = -std::numeric_limits<double>::infinity();
 
-/// The log-sum-exp of W points: l[k * ls + j] is the term of component k for point j; writes
-/// lse[j] (if not null) and the responsibilities e[k * es + j] (if not null). The largest term
-/// is exp(0) = 1 exactly, so the sum is >= 1 unless no component has any density (sum 0, lse
-/// -inf, responsibilities 0). `sum` gets the sums and `m` the maxima.
+/// The log-sum-exp of W points, in two parts: l[k * ls + j] is the term of component k for point
+/// j; `m` gets the points' largest terms and `sum` the sums of exp(term - m), so that the
+/// log-sum-exp is m + log(sum); the responsibilities go to e[k * es + j] (if e is not null). The
+/// largest term is exp(0) = 1 exactly, so the sum is >= 1 unless no component has any density
+/// (sum 0, responsibilities 0).
 template <class V>
 OURO_INLINE void lse_vector(const double* l, std::size_t ls, std::size_t K, double* e,
                             std::size_t es, V& m, V& sum) {
