@@ -6,6 +6,7 @@
 // not computed apart), so all give the same bits.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <limits>
 #include <utility>
@@ -13,6 +14,37 @@
 
 #include "ouroboros/detail/fast_math.hpp"
 #include "ouroboros/detail/simd.hpp"
+
+namespace ouro::detail {
+
+/// The sum of eight lanes in a fixed order: ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)).
+inline double sum_lanes8(const double* v) {
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+/// M sums over s in [0, n) of the values f(s, v) writes into v[0..M), each accumulated in eight
+/// interleaved lanes (fixed order, no latency chain; the compiler vectorises the lanes).
+template <std::size_t M, class F>
+inline std::array<double, M> lane_sums(std::size_t n, F f) {
+  alignas(64) double acc[M][8] = {};
+  std::size_t s = 0;
+  for (; s + 8 <= n; s += 8)
+    for (std::size_t j = 0; j < 8; ++j) {
+      double v[M];
+      f(s + j, v);
+      for (std::size_t q = 0; q < M; ++q) acc[q][j] += v[q];
+    }
+  for (; s < n; ++s) {
+    double v[M];
+    f(s, v);
+    for (std::size_t q = 0; q < M; ++q) acc[q][0] += v[q];
+  }
+  std::array<double, M> out{};
+  for (std::size_t q = 0; q < M; ++q) out[q] = sum_lanes8(acc[q]);
+  return out;
+}
+
+}  // namespace ouro::detail
 
 namespace ouro::detail::gmm_kernels {
 
@@ -181,7 +213,7 @@ OURO_INLINE double lse_total(const double* l, std::size_t n, std::size_t K, doub
   alignas(64) double ms[8];
   for (std::size_t g = 0; g < G; ++g) vstore(ms + g * W, msum[g]);
   if (none) return ninf;
-  return (((ms[0] + ms[1]) + (ms[2] + ms[3])) + ((ms[4] + ms[5]) + (ms[6] + ms[7]))) + logs;
+  return sum_lanes8(ms) + logs;
 }
 
 /// Splits 2W interleaved values (lo, hi) into the even and the odd ones.
@@ -275,7 +307,7 @@ OURO_INLINE void moments_d2(const double* r, const double* xs, std::size_t n, do
   for (std::size_t q = 0; q < 6; ++q) {
     alignas(64) double v[8];
     for (std::size_t g = 0; g < G; ++g) vstore(v + g * W, acc[q][g]);
-    a[q] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+    a[q] = sum_lanes8(v);
   }
 }
 
@@ -350,7 +382,7 @@ OURO_INLINE bool kmeans_step_d2(const double* xs, std::size_t n, const double* c
     for (std::size_t q = 0; q < 3; ++q) {
       alignas(64) double v[8];
       for (std::size_t g = 0; g < G; ++g) vstore(v + g * W, acc[c][q][g]);
-      sums[3 * c + q] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+      sums[3 * c + q] = sum_lanes8(v);
     }
   alignas(64) double ch[W];
   vstore(ch, changed);

@@ -29,18 +29,6 @@ inline double log_gauss(std::span<const double> a, std::span<const double> b,
   return -0.5 * (static_cast<double>(d) * std::log(2 * std::numbers::pi) + ld + q);
 }
 
-/// sum over s in [0, n) of f(s), in eight interleaved lanes added in a fixed order (no latency
-/// chain; the compiler vectorises the lanes).
-template <class F>
-inline double lane_sum(std::size_t n, F f) {
-  double acc[8] = {};
-  std::size_t s = 0;
-  for (; s + 8 <= n; s += 8)
-    for (std::size_t j = 0; j < 8; ++j) acc[j] += f(s + j);
-  for (; s < n; ++s) acc[0] += f(s);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 /// The integral of p * q for two mixtures: sum_ij w_i v_j N(mu_i; nu_j, S_i + T_j).
 inline double product_integral(const models::gmm& p, const models::gmm& q) {
   double s = 0;
@@ -145,15 +133,16 @@ struct kl_to_truth_mc {
     const double* lt = log_true.data();
     const double* lp = lm.data();
     const double nn = static_cast<double>(n);
+    using ouro::detail::lane_sums;
     const double m =
-        gmm_detail::lane_sum(n, [lt, lp](std::size_t s) { return lt[s] - lp[s]; }) / nn;
-    const double m2 = gmm_detail::lane_sum(n, [lt, lp, m](std::size_t s) {
-      const double v = (lt[s] - lp[s]) - m;
-      return v * v;
-    });
+        lane_sums<1>(n, [lt, lp](std::size_t s, double* v) { v[0] = lt[s] - lp[s]; })[0] / nn;
+    const double m2 = lane_sums<1>(n, [lt, lp, m](std::size_t s, double* v) {
+      const double d = (lt[s] - lp[s]) - m;
+      v[0] = d * d;
+    })[0];
     const double se = n > 1 ? std::sqrt(m2 / (nn - 1) / nn) : 0.0;
     if (!report_heldout) return {m, se};
-    return {m, se, gmm_detail::lane_sum(n, [lp](std::size_t s) { return lp[s]; }) / nn};
+    return {m, se, lane_sums<1>(n, [lp](std::size_t s, double* v) { v[0] = lp[s]; })[0] / nn};
   }
 
  private:

@@ -59,29 +59,7 @@ namespace detail {
 
 using points = xt::xtensor<double, 2>;
 
-/// M sums over s in [0, n) of the values f(s, v) writes into v[0..M), each accumulated in eight
-/// interleaved lanes (fixed order, no latency chain; the compiler vectorises the lanes).
-template <std::size_t M, class F>
-inline std::array<double, M> lane_sums(std::size_t n, F f) {
-  alignas(64) double acc[M][8] = {};
-  std::size_t s = 0;
-  for (; s + 8 <= n; s += 8)
-    for (std::size_t j = 0; j < 8; ++j) {
-      double v[M];
-      f(s + j, v);
-      for (std::size_t q = 0; q < M; ++q) acc[q][j] += v[q];
-    }
-  for (; s < n; ++s) {
-    double v[M];
-    f(s, v);
-    for (std::size_t q = 0; q < M; ++q) acc[q][0] += v[q];
-  }
-  std::array<double, M> out{};
-  for (std::size_t q = 0; q < M; ++q)
-    out[q] = ((acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3])) +
-             ((acc[q][4] + acc[q][5]) + (acc[q][6] + acc[q][7]));
-  return out;
-}
+using ouro::detail::lane_sums;
 
 /// Squared Euclidean distance between row s of x and centre c.
 inline double sq_dist(const points& x, std::size_t s, const double* c, std::size_t d) {
