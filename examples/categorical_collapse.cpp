@@ -21,14 +21,15 @@ namespace {
 constexpr const char* kName = "categorical_collapse";
 
 void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
-  const auto summary = dir / fmt::format("{}_summary.csv", kName);
-  const auto theory = dir / fmt::format("{}_theory.csv", kName);
+  // names relative to the output folder, where gnuplot runs (examples::render)
+  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
+  const std::filesystem::path theory = fmt::format("{}_theory.csv", kName);
   const std::string header = fmt::format(
       "set terminal pngcairo size 1400,500 noenhanced font ',10'\n"
       "set output '{}'\nset datafile separator ','\n"
       "set multiplot layout 1,3 title 'Categorical (Wright-Fisher) collapse: Monte Carlo mean "
       "(95% CI), theory dashed'\nset key right top\nset grid\nset xlabel 'generation'\n",
-      (dir / fmt::format("{}.png", kName)).string());
+      fmt::format("{}.png", kName));
   const std::string s = examples::panels_figure(header, summary, theory, res,
                                                 {{"heterozygosity", "heterozygosity"},
                                                  {"entropy", "entropy"},
@@ -38,7 +39,7 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_program(int argc, char** argv) {
   CLI::App app{
       "Recursive refitting of a categorical distribution (Wright-Fisher resampling): loss of rare "
       "states, heterozygosity decay and fixation, against the exact results. Writes "
@@ -55,21 +56,19 @@ int main(int argc, char** argv) {
   std::vector<double> zipf;
   double pseudocount = 0;
   examples::add_common_options(app, o, "--samples 20,50 --generations 100 --replicates 500");
-  auto* probs_opt =
-      app.add_option("--probs", probs, "True probabilities of the states (normalised)")
-          ->delimiter(',')
-          ->check(CLI::NonNegativeNumber)
-          ->capture_default_str();
-  app.add_option("--zipf", zipf,
-                 "Zipf truth instead of --probs: K,s gives p_i proportional to 1/(i+1)^s")
-      ->delimiter(',')
-      ->expected(2)
+  auto* probs_opt = examples::add_real_list(app, "--probs", probs,
+                                            "True probabilities of the states (normalised)",
+                                            ouro::real_range::at_least(0));
+  examples::add_real_list(app, "--zipf", zipf,
+                          "Zipf truth instead of --probs: K,s gives p_i proportional to "
+                          "1/(i+1)^s",
+                          ouro::real_range::at_least(0), false, 2)
       ->excludes(probs_opt);
   app.add_option(
          "--pseudocount", pseudocount,
          "Add-k smoothing of the fitted frequencies (0: plain Wright-Fisher; > 0 keeps every "
          "state alive and the theory no longer applies)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::real(ouro::real_range::at_least(0)))
       ->capture_default_str();
   examples::parse_or_exit(app, argc, argv);
   if (o.quick) {
@@ -77,7 +76,6 @@ int main(int argc, char** argv) {
     if (!app.count("--generations")) o.generations = 100;
     if (!app.count("--replicates")) o.replicates = 500;
   }
-  examples::check_accumulate_memory(app, o, sizeof(std::uint32_t));
   if (!zipf.empty()) {
     const double k = zipf[0], s = zipf[1];
     if (!(k >= 1 && k <= 1e7 && std::floor(k) == k))
@@ -96,6 +94,12 @@ int main(int argc, char** argv) {
   for (double& p : probs) p /= total;
   double h0 = 1;
   for (double p : probs) h0 -= p * p;
+  const double states = static_cast<double>(probs.size());
+  examples::check_memory(app, o,
+                         {.model_bytes = 16 * states,
+                          .sample_bytes = sizeof(std::uint32_t),
+                          .fixed_bytes = 8 * states,
+                          .metrics = 6});
 
   ouro::results res;
   res.experiment = kName;
@@ -177,7 +181,11 @@ int main(int argc, char** argv) {
   }
   write_plot_script(out, res);
   std::filesystem::remove(out / fmt::format("{}.png", kName));
-  examples::render(o, out / fmt::format("{}.gp", kName));
+  examples::render(o, out, fmt::format("{}.gp", kName));
   fmt::print("\nresults in {}/\n", out.string());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::guarded_main(kName, [&] { return run_program(argc, argv); });
 }

@@ -73,22 +73,66 @@ struct cell {
   std::string label() const { return fmt::format("{},{},M={}", model, regime_label(), samples); }
 };
 
-template <class T>
-T get(const nlohmann::json& j, const char* key, T fallback) {
-  if (!j.contains(key)) return fallback;
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw config_problem(fmt::format("\"{}\" has the wrong type ({})", key, j.at(key).dump()));
+/// The value at `key` of `j` as a whole number in `r` (ouroboros/values.hpp, the rules of the
+/// command lines): a JSON integer, not 1.5, 1e30 or -1. `where` names the key in messages.
+std::uint64_t whole_at(const nlohmann::json& v, const std::string& where, ouro::whole_range r) {
+  if (!v.is_number_unsigned()) {
+    const char* what = v.is_number_float()     ? " (not a whole number)"
+                       : v.is_number_integer() ? " (negative)"
+                                               : " (not a number)";
+    throw config_problem(
+        fmt::format("\"{}\" must be {}, not {}{}", where, r.describe(), v.dump(), what));
   }
+  const auto x = v.get<std::uint64_t>();
+  if (auto why = r.check(x); !why.empty())
+    throw config_problem(fmt::format("\"{}\" {}", where, why));
+  return x;
+}
+
+/// The value as a finite real number in `r`.
+double real_at(const nlohmann::json& v, const std::string& where, ouro::real_range r) {
+  if (!v.is_number())
+    throw config_problem(fmt::format("\"{}\" must be {}, not {}", where, r.describe(), v.dump()));
+  const double x = v.get<double>();
+  if (auto why = r.check(x); !why.empty())
+    throw config_problem(fmt::format("\"{}\" {}", where, why));
+  return x;
+}
+
+/// The value as a non-empty array whose items `item` reads, each given once.
+template <class T, class F>
+std::vector<T> list_at(const nlohmann::json& v, const std::string& where, F item) {
+  if (!v.is_array() || v.empty())
+    throw config_problem(fmt::format("\"{}\" must be a non-empty array, not {}", where, v.dump()));
+  std::vector<T> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    T x = item(v[i], fmt::format("{}[{}]", where, i));
+    if (std::find(out.begin(), out.end(), x) != out.end())
+      throw config_problem(
+          fmt::format("\"{}[{}]\" repeats the value {}: each value makes one "
+                      "run",
+                      where, i, v[i].dump()));
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+/// The value as one of `known`.
+std::string name_at(const nlohmann::json& v, const std::string& where,
+                    std::initializer_list<const char*> known, const char* what) {
+  std::string list;
+  for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+  if (v.is_string())
+    for (const char* k : known)
+      if (v.get<std::string>() == k) return k;
+  throw config_problem(
+      fmt::format("unknown {} {} in \"{}\" (known: {})", what, v.dump(), where, list));
 }
 
 sweep_config read_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the file", path));
   sweep_config c;
   try {
-    c.source = nlohmann::json::parse(in);
+    c.source = nlohmann::json::parse(ouro::io::read_file(path, 1u << 26));
   } catch (const nlohmann::json::parse_error& e) {
     throw config_problem(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
@@ -105,16 +149,34 @@ sweep_config read_config(const std::string& path) {
                       "replicates, replicates_per_item, models, samples, "
                       "regimes, real_fractions, budget, gmm, description)",
                       path, it.key()));
+  constexpr std::uint64_t most = 100'000'000, top_m = std::uint64_t{1} << 32;
   try {
-    c.seed = get(j, "seed", c.seed);
-    c.generations = get(j, "generations", c.generations);
-    c.replicates = get(j, "replicates", c.replicates);
-    c.replicates_per_item = get(j, "replicates_per_item", c.replicates_per_item);
-    c.models = get(j, "models", c.models);
-    c.samples = get(j, "samples", c.samples);
-    c.regimes = get(j, "regimes", c.regimes);
-    c.real_fractions = get(j, "real_fractions", c.real_fractions);
-    c.budget = get(j, "budget", c.budget);
+    if (j.contains("seed")) c.seed = whole_at(j["seed"], "seed", {});
+    if (j.contains("generations"))
+      c.generations = whole_at(j["generations"], "generations", {1, most});
+    if (j.contains("replicates")) c.replicates = whole_at(j["replicates"], "replicates", {1, most});
+    if (j.contains("replicates_per_item"))
+      c.replicates_per_item = whole_at(j["replicates_per_item"], "replicates_per_item", {1, most});
+    if (j.contains("description") && !j["description"].is_string())
+      throw config_problem("\"description\" must be a string");
+    if (j.contains("models"))
+      c.models = list_at<std::string>(j["models"], "models", [](const auto& v, const auto& w) {
+        return name_at(v, w, {"gaussian", "gmm"}, "model");
+      });
+    if (j.contains("regimes"))
+      c.regimes = list_at<std::string>(j["regimes"], "regimes", [](const auto& v, const auto& w) {
+        return name_at(v, w, {"replace", "accumulate", "accumulate_subsample", "mix"}, "regime");
+      });
+    if (j.contains("samples"))
+      c.samples = list_at<std::size_t>(j["samples"], "samples", [&](const auto& v, const auto& w) {
+        return static_cast<std::size_t>(whole_at(v, w, {2, top_m}));
+      });
+    if (j.contains("real_fractions"))
+      c.real_fractions =
+          list_at<double>(j["real_fractions"], "real_fractions", [](const auto& v, const auto& w) {
+            return real_at(v, w, ouro::real_range::closed(0, 1));
+          });
+    if (j.contains("budget")) c.budget = whole_at(j["budget"], "budget", {0, top_m});
     if (j.contains("gmm")) {
       const auto& g = j.at("gmm");
       if (!g.is_object()) throw config_problem("\"gmm\" must be an object");
@@ -123,42 +185,59 @@ sweep_config read_config(const std::string& path) {
             it.key() != "reg_covar")
           throw config_problem(fmt::format(
               "unknown key \"gmm.{}\" (known: components, max_iter, tol, reg_covar)", it.key()));
-      c.gmm_components = get(g, "components", c.gmm_components);
-      c.gmm_max_iter = get(g, "max_iter", c.gmm_max_iter);
-      c.gmm_tol = get(g, "tol", c.gmm_tol);
-      c.gmm_reg_covar = get(g, "reg_covar", c.gmm_reg_covar);
+      if (g.contains("components"))
+        c.gmm_components = whole_at(g["components"], "gmm.components", {1, 1000});
+      if (g.contains("max_iter"))
+        c.gmm_max_iter = whole_at(g["max_iter"], "gmm.max_iter", {1, 1'000'000});
+      if (g.contains("tol"))
+        c.gmm_tol = real_at(g["tol"], "gmm.tol", ouro::real_range::at_least(0));
+      if (g.contains("reg_covar"))
+        c.gmm_reg_covar = real_at(g["reg_covar"], "gmm.reg_covar", ouro::real_range::at_least(0));
     }
+    const auto has = [&](const char* r) {
+      return std::find(c.regimes.begin(), c.regimes.end(), r) != c.regimes.end();
+    };
+    if (j.contains("real_fractions") && !has("mix"))
+      throw config_problem(
+          "\"real_fractions\" applies only to the regime mix, which \"regimes\" "
+          "does not list");
+    if (j.contains("budget") && !has("accumulate_subsample"))
+      throw config_problem(
+          "\"budget\" applies only to the regime accumulate_subsample, which "
+          "\"regimes\" does not list");
+    if (j.contains("gmm") && std::find(c.models.begin(), c.models.end(), "gmm") == c.models.end())
+      throw config_problem("\"gmm\" applies only to the model gmm, which \"models\" does not list");
   } catch (const config_problem& e) {
     throw config_problem(fmt::format("{}: {}", path, e.what()));
   }
-  auto bad = [&](const std::string& what) {
-    throw config_problem(fmt::format("{}: {}", path, what));
-  };
-  if (c.generations < 1 || c.generations > 100'000'000) bad("\"generations\" must be 1 to 1e8");
-  if (c.replicates < 1 || c.replicates > 100'000'000) bad("\"replicates\" must be 1 to 1e8");
-  if (c.models.empty() || c.samples.empty() || c.regimes.empty())
-    bad("\"models\", \"samples\" and \"regimes\" must not be empty");
-  for (const auto& m : c.models)
-    if (m != "gaussian" && m != "gmm")
-      bad(fmt::format("unknown model \"{}\" in \"models\" (known: gaussian, gmm)", m));
-  for (const auto& r : c.regimes)
-    if (r != "replace" && r != "accumulate" && r != "accumulate_subsample" && r != "mix")
-      bad(
-          fmt::format("unknown regime \"{}\" in \"regimes\" (known: replace, accumulate, "
-                      "accumulate_subsample, mix)",
-                      r));
-  for (double f : c.real_fractions)
-    if (!(f >= 0 && f <= 1)) bad(fmt::format("real fraction {} is outside [0, 1]", f));
-  for (std::size_t m : c.samples) {
-    if (m < 2) bad(fmt::format("sample size {} in \"samples\": every fit needs at least 2", m));
+  for (std::size_t m : c.samples)
     for (const auto& model : c.models)
       if (model == "gmm" && m < c.gmm_components)
-        bad(fmt::format("sample size {} is less than gmm.components = {}", m, c.gmm_components));
-  }
-  if (c.gmm_components < 1 || c.gmm_components > 1000) bad("gmm.components must be 1 to 1000");
-  if (c.gmm_max_iter < 1) bad("gmm.max_iter must be at least 1");
-  if (!(c.gmm_tol >= 0) || !(c.gmm_reg_covar >= 0)) bad("gmm.tol and gmm.reg_covar must be >= 0");
+        throw config_problem(fmt::format("{}: sample size {} is less than gmm.components = {}",
+                                         path, m, c.gmm_components));
   return c;
+}
+
+/// Refuses (config_problem) a sweep whose estimated memory exceeds what the machine has: every
+/// value is kept until the merge, and each thread holds one item's replicates and data.
+void check_sweep_memory(const sweep_config& c, std::size_t cells, unsigned threads) {
+  const double R = static_cast<double>(c.replicates), G = static_cast<double>(c.generations);
+  const double per = static_cast<double>(std::min(c.replicates_per_item, c.replicates));
+  double item = 0;
+  for (std::size_t m : c.samples) {
+    const double M = static_cast<double>(m) * 2 * 8;  // 2-D points for the GMM
+    double b = per * 2 * 4096 + 3 * M;
+    for (const auto& r : c.regimes)
+      if (r == "accumulate" || r == "accumulate_subsample") b = std::max(b, b + per * M * G);
+    item = std::max(item, b);
+  }
+  const double values = static_cast<double>(cells) * R * G * 4 * 8 * 3;
+  const double need = threads * item + values, have = examples::available_memory();
+  if (need > have)
+    throw config_problem(fmt::format(
+        "this sweep needs about {:.3g} GB of memory and this machine has {:.3g} GB available; "
+        "use fewer replicates, generations or sample sizes",
+        need / 1e9, have / 1e9));
 }
 
 std::vector<cell> grid(const sweep_config& c) {
@@ -253,7 +332,8 @@ std::string final_csv(const ouro::results& res, const std::vector<cell>& cells) 
 /// sample size, one curve per regime, one panel per model.
 void write_plot_script(const std::filesystem::path& dir, const sweep_config& cfg,
                        const std::vector<cell>& cells) {
-  const auto csv = dir / fmt::format("{}_final.csv", kName);
+  // names relative to the output folder, where gnuplot runs (examples::render)
+  const std::filesystem::path csv = fmt::format("{}_final.csv", kName);
   std::vector<std::string> regimes;
   for (const auto& c : cells)
     if (std::find(regimes.begin(), regimes.end(), c.regime_label()) == regimes.end())
@@ -263,8 +343,8 @@ void write_plot_script(const std::filesystem::path& dir, const sweep_config& cfg
       "set datafile separator ','\nset multiplot layout 1,{} title 'Collapse sweep: the last "
       "generation ({} generations, {} replicates; mean and 95% CI)'\n"
       "set logscale xy\nset grid\nset key bottom right\nset xlabel 'samples per generation M'\n",
-      550 * cfg.models.size(), (dir / fmt::format("{}.png", kName)).string(), cfg.models.size(),
-      cfg.generations, cfg.replicates);
+      550 * cfg.models.size(), fmt::format("{}.png", kName), cfg.models.size(), cfg.generations,
+      cfg.replicates);
   for (const auto& model : cfg.models) {
     const std::string metric = main_metric(model);
     s += fmt::format("set title '{}: {}'\nset ylabel '{}'\nplot ", model, metric, metric);
@@ -283,7 +363,7 @@ void write_plot_script(const std::filesystem::path& dir, const sweep_config& cfg
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_program(int argc, char** argv) {
 #ifdef OUROBOROS_WITH_MPI
   ouro::mpi::environment mpi_env(argc, argv);
   const int rank = mpi_env.rank(), ranks = mpi_env.size();
@@ -316,7 +396,7 @@ int main(int argc, char** argv) {
                  "Threads per process, each running its own work items (0: all cores; with "
                  "several processes on one machine give cores / processes); results do not "
                  "depend on it")
-      ->check(CLI::Range(0u, 4096u))
+      ->check(examples::whole({0, 4096}))
       ->capture_default_str();
   app.add_flag("--resume", resume,
                "Continue the sweep recorded in --out: only the work items not yet "
@@ -324,7 +404,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-interval", checkpoint_interval,
                  "Seconds at least between two saves of the finished work items into "
                  "--out/collapse_sweep.ckpt (0: after every item)")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check(examples::real(ouro::real_range::closed(0, 1e9)))
       ->capture_default_str();
   app.add_flag("--no-plot", no_plot, "Do not render the figure with gnuplot");
   app.add_flag("--quiet", quiet, "No progress on stderr");
@@ -355,15 +435,29 @@ int main(int argc, char** argv) {
   }
   if (agree(status) != 0) return status;
   const auto cells = grid(cfg);
+  const unsigned item_threads = examples::effective_threads(threads);
+  if (rank == 0 && threads > item_threads)
+    fmt::print(stderr,
+               "{}: note: --threads {} is more than the {} cores of this machine; using "
+               "{}\n",
+               kName, threads, item_threads, item_threads);
+  try {
+    check_sweep_memory(cfg, cells.size(), item_threads);
+  } catch (const config_problem& e) {
+    if (rank == 0) fmt::print(stderr, "{}: error: --config {}: {}\n", kName, config_path, e.what());
+    status = 2;
+  }
+  if (agree(status) != 0) return status;
   const auto items = ouro::plan_items(cells.size(), cfg.replicates, cfg.replicates_per_item);
   const std::filesystem::path out = out_dir;
 
-  // rank 0: the checkpoint of finished items
+  // rank 0: the lock of the output folder and the checkpoint of finished items
+  ouro::io::file_lock folder_lock;
   std::optional<ouro::checkpoint_store> store;
   std::vector<std::optional<std::string>> known;
   if (rank == 0) {
     try {
-      std::filesystem::create_directories(out);
+      folder_lock = examples::lock_output_folder(out);
       store.emplace(out / fmt::format("{}.ckpt", kName), cfg.source.dump(), resume);
       std::size_t found = 0;
       known.resize(items.size());
@@ -406,8 +500,6 @@ int main(int argc, char** argv) {
   };
   // every thread runs its own items (one thread each): small items need no barrier between
   // threads, which is faster than threads inside an item
-  const unsigned item_threads =
-      threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;
   auto work = [&](std::size_t i) {
     const auto& it = items[i];
     return ouro::to_checkpoint(run_item(cfg, cells[it.cell], it, 1));
@@ -482,7 +574,11 @@ int main(int argc, char** argv) {
   examples::common_options plot;
   plot.no_plot = no_plot;
   std::filesystem::remove(out / fmt::format("{}.png", kName));
-  examples::render(plot, out / fmt::format("{}.gp", kName));
+  examples::render(plot, out, fmt::format("{}.gp", kName));
   fmt::print("results in {}/\n", out.string());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::guarded_main(kName, [&] { return run_program(argc, argv); });
 }

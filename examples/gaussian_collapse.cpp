@@ -30,8 +30,9 @@ std::vector<std::size_t> table_generations(std::size_t G) {
 }
 
 void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
-  const auto summary = dir / fmt::format("{}_summary.csv", kName);
-  const auto theory = dir / fmt::format("{}_theory.csv", kName);
+  // names relative to the output folder, where gnuplot runs (examples::render)
+  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
+  const std::filesystem::path theory = fmt::format("{}_theory.csv", kName);
   const std::string header = fmt::format(
       "set terminal pngcairo size 1400,1000 noenhanced font ',10'\n"
       "set output '{}'\n"
@@ -39,7 +40,7 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
       "set multiplot layout 2,2 title '1-D Gaussian model collapse: Monte Carlo mean (95% CI) "
       "and theory (dashed)'\n"
       "set key left top\nset grid\nset xlabel 'generation'\n",
-      (dir / fmt::format("{}.png", kName)).string());
+      fmt::format("{}.png", kName));
   const std::string s = examples::panels_figure(header, summary, theory, res,
                                                 {{"log_variance", "E[log sigma^2]"},
                                                  {"std", "E[sigma]"},
@@ -50,7 +51,7 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_program(int argc, char** argv) {
   CLI::App app{
       "Recursive fitting of a 1-D Gaussian (Shumailov et al.): Monte Carlo over replicates against "
       "the exact expectations. Writes gaussian_collapse.json, gaussian_collapse_summary.csv, "
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--variance-floor", floor,
                  "Explicit variance floor (0: none; a floor changes what is measured, and the "
                  "theory no longer applies)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::real(ouro::real_range::at_least(0)))
       ->capture_default_str();
   examples::parse_or_exit(app, argc, argv);
   if (o.quick) {
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
     if (!app.count("--generations")) o.generations = 60;
     if (!app.count("--replicates")) o.replicates = 400;
   }
-  examples::check_accumulate_memory(app, o, sizeof(double));
+  examples::check_memory(app, o, {.model_bytes = 64, .sample_bytes = sizeof(double), .metrics = 6});
   for (auto m : o.samples)
     if (m < 2)
       examples::usage_error(
@@ -173,11 +174,15 @@ int main(int argc, char** argv) {
   }
   write_plot_script(out, res);
   std::filesystem::remove(out / fmt::format("{}.png", kName));
-  examples::render(o, out / fmt::format("{}.gp", kName));
+  examples::render(o, out, fmt::format("{}.gp", kName));
   fmt::print("\nresults in {}/: {}.json, {}_summary.csv, {}_theory.csv{}{}\n", out.string(), kName,
              kName, kName, session.has_tidy() ? fmt::format(", {}.csv", kName) : "",
              std::filesystem::exists(out / fmt::format("{}.png", kName))
                  ? fmt::format(", {}.png", kName)
                  : "");
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::guarded_main(kName, [&] { return run_program(argc, argv); });
 }

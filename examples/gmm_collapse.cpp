@@ -70,8 +70,9 @@ void write_figures_script(const std::filesystem::path& dir, const ouro::results&
     }
     grid += "\n";
   }
-  const auto grid_file = dir / fmt::format("{}_snapshots.dat", kName);
-  ouro::io::write_file_atomic(grid_file, grid);
+  // names relative to the output folder, where gnuplot runs (examples::render)
+  const std::filesystem::path grid_file = fmt::format("{}_snapshots.dat", kName);
+  ouro::io::write_file_atomic(dir / grid_file, grid);
 
   std::set<std::string> runs;
   std::size_t per_run = 0;
@@ -84,14 +85,14 @@ void write_figures_script(const std::filesystem::path& dir, const ouro::results&
       "set multiplot layout {},{} title 'GMM model collapse: density contours of replicate 0 "
       "(rows: runs; columns: generations)'\n",
       std::max<std::size_t>(per_run, 1) * 260, std::max<std::size_t>(runs.size(), 1) * 280,
-      (dir / "gmm_model_collapse_results.png").string(), lo, hi, lo, hi,
-      std::max<std::size_t>(runs.size(), 1), std::max<std::size_t>(per_run, 1));
+      "gmm_model_collapse_results.png", lo, hi, lo, hi, std::max<std::size_t>(runs.size(), 1),
+      std::max<std::size_t>(per_run, 1));
   for (std::size_t i = 0; i < snaps.size(); ++i)
     gp += fmt::format("set title '{} generation {}'\nsplot '{}' index {} using 1:2:3 with lines\n",
                       snaps[i].run, snaps[i].generation, grid_file.string(), i);
   gp += "unset multiplot\n";
 
-  const auto summary = dir / fmt::format("{}_summary.csv", kName);
+  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
   gp += examples::panels_figure(
       fmt::format(
           "reset\nset terminal pngcairo size 1400,550 noenhanced font ',10'\nset output '{}'\n"
@@ -99,7 +100,7 @@ void write_figures_script(const std::filesystem::path& dir, const ouro::results&
           "set xlabel 'generation'\nset xrange [0:{}]\n"
           "set multiplot layout 1,2 title 'GMM collapse by sample size: mean over replicates with "
           "95% band'\n",
-          (dir / "gmm_sample_size_comparison.png").string(), generations - 1),
+          "gmm_sample_size_comparison.png", generations - 1),
       summary, {}, res,
       {{"total_variance", "total variance"}, {"l2_distance", "L2 distance to the truth"}},
       /*log_y=*/true);
@@ -108,7 +109,7 @@ void write_figures_script(const std::filesystem::path& dir, const ouro::results&
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_program(int argc, char** argv) {
   CLI::App app{
       "The GMM experiment of Shumailov et al.: each generation fits a Gaussian mixture by EM to "
       "samples of the previous generation's mixture; generation 0 to real 2-D N(0, I) data. "
@@ -126,14 +127,14 @@ int main(int argc, char** argv) {
   std::string init = "kmeans", truth_name = "blob", covariance = "full";
   examples::add_common_options(app, o, "--generations 40 --replicates 4");
   app.add_option("--components", components, "Mixture components K")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->check(examples::whole({1, 1000}))
       ->capture_default_str();
   app.add_option("--covariance", covariance, "Covariance type: full, diagonal or spherical")
       ->check(CLI::IsMember({"full", "diagonal", "spherical"}))
       ->capture_default_str();
   app.add_option("--reg-covar", reg_covar,
                  "Added to every covariance diagonal (scikit-learn's default; 0 allowed)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::real(ouro::real_range::at_least(0)))
       ->capture_default_str();
   app.add_option("--init", init,
                  "EM initialisation: kmeans (k-means++ then Lloyd), random (random "
@@ -141,13 +142,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"kmeans", "random", "warm_start"}))
       ->capture_default_str();
   app.add_option("--tol", tol, "EM stops when the mean log-likelihood per point changes less")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::real(ouro::real_range::at_least(0)))
       ->capture_default_str();
   app.add_option("--max-iter", max_iter, "EM iterations at most")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->check(examples::whole({1, 1000000}))
       ->capture_default_str();
   app.add_option("--n-init", n_init, "EM restarts; the best lower bound is kept")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->check(examples::whole({1, 1000}))
       ->capture_default_str();
   app.add_option("--truth", truth_name,
                  "True distribution: blob (2-D N(0, I)) or two (weights 0.5/0.5, means (-2,0) and "
@@ -157,7 +158,7 @@ int main(int argc, char** argv) {
   app.add_option("--truncate", truncate,
                  "Tail truncation: drop draws whose density lies below the model's Q-quantile "
                  "of density (0: plain sampling)")
-      ->check(CLI::Range(0.0, 0.99))
+      ->check(examples::real(ouro::real_range::closed(0, 0.99)))
       ->capture_default_str();
   examples::parse_or_exit(app, argc, argv);
   if (o.quick) {
@@ -169,7 +170,10 @@ int main(int argc, char** argv) {
       examples::usage_error(app, fmt::format("--components {} is more than --samples {}: a mixture "
                                              "needs at least one point per component",
                                              components, M));
-  examples::check_accumulate_memory(app, o, 2 * sizeof(double));
+  examples::check_memory(app, o,
+                         {.model_bytes = static_cast<double>(components) * 8 * 8 + 64,
+                          .sample_bytes = 2 * sizeof(double) * static_cast<double>(1 + components),
+                          .metrics = 9});
 
   const gmm truth = make_truth(truth_name);
   const auto cov_type = covariance == "diagonal"    ? ouro::models::covariance_type::diagonal
@@ -279,7 +283,11 @@ int main(int argc, char** argv) {
   write_figures_script(out, res, snaps, o.generations);
   std::filesystem::remove(out / "gmm_model_collapse_results.png");
   std::filesystem::remove(out / "gmm_sample_size_comparison.png");
-  examples::render(o, out / fmt::format("{}.gp", kName));
+  examples::render(o, out, fmt::format("{}.gp", kName));
   fmt::print("results in {}/\n", out.string());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::guarded_main(kName, [&] { return run_program(argc, argv); });
 }

@@ -60,27 +60,27 @@ std::string histogram_csv(const ouro::metrics::generated_perplexity::collector& 
 
 void write_figures_script(const std::filesystem::path& dir, const ouro::results& res,
                           const std::vector<std::size_t>& hist_gens) {
-  const auto summary = dir / fmt::format("{}_summary.csv", kName);
+  // names relative to the output folder, where gnuplot runs (examples::render)
+  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
   std::string gp = examples::panels_figure(
       fmt::format("set terminal pngcairo size 1500,500 noenhanced font ',10'\nset output '{}'\n"
                   "set datafile separator ','\nset grid\nset key left top\n"
                   "set xlabel 'generation'\n"
                   "set multiplot layout 1,3 title 'n-gram model collapse on the Brown corpus: "
                   "mean over replicates with 95% band, one curve per run'\n",
-                  (dir / "ngram_perplexity.png").string()),
+                  "ngram_perplexity.png"),
       summary, {}, res,
       {{"test_perplexity", "perplexity of the real test split"},
        {"vocab_survival", "share of the original vocabulary still used"},
        {"tail_mass", "share of tokens from the rarest half of the vocabulary"}});
-  const auto hist = dir / "ngram_generated_perplexity.csv";
+  const std::filesystem::path hist = "ngram_generated_perplexity.csv";
   gp += fmt::format(
       "reset\nset terminal pngcairo size {},450 noenhanced font ',10'\nset output '{}'\n"
       "set datafile separator ','\nset grid\nset key right top\nset xlabel 'log10 perplexity "
       "under the generation-0 model'\nset ylabel 'fraction of sentences'\nset xrange [0:3.5]\n"
       "set multiplot layout 1,{} title 'Perplexity of each generation''s training sentences "
       "under the generation-0 model (replicate 0)'\n",
-      std::max<std::size_t>(hist_gens.size(), 1) * 380,
-      (dir / "ngram_generated_perplexity.png").string(),
+      std::max<std::size_t>(hist_gens.size(), 1) * 380, "ngram_generated_perplexity.png",
       std::max<std::size_t>(hist_gens.size(), 1));
   for (std::size_t g : hist_gens) {
     gp += fmt::format("set title 'generation {}'\nplot ", g);
@@ -100,7 +100,7 @@ void write_figures_script(const std::filesystem::path& dir, const ouro::results&
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_program(int argc, char** argv) {
   CLI::App app{
       "The language-model experiment of Shumailov et al. with an n-gram model (interpolated "
       "modified Kneser-Ney): generation 0 is trained on the Brown corpus' training split, each "
@@ -132,21 +132,19 @@ int main(int argc, char** argv) {
           "How each generation's training text is built: mix (the real fraction of real "
           "sentences, the rest generated; 0 = generated only), replace, accumulate or "
           "accumulate_subsample");
-  app.add_option("--real-fraction", fractions,
-                 "Share of real sentences kept in every generation (regime mix), one run per "
-                 "value (comma-separated list; the paper: 0 and 0.1)")
-      ->delimiter(',')
-      ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
+  examples::add_real_list(app, "--real-fraction", fractions,
+                          "Share of real sentences kept in every generation (regime mix only), "
+                          "one run per value (comma-separated list; the paper: 0 and 0.1)",
+                          ouro::real_range::closed(0, 1), /*distinct=*/true);
   app.add_option("--data", data, "Folder with brown.train.txt and brown.test.txt")
       ->capture_default_str();
   app.add_option("--order", order, "N of the n-gram model")
-      ->check(CLI::Range(std::size_t{1}, ouro::models::ngram_lm::max_order))
+      ->check(examples::whole({1, ouro::models::ngram_lm::max_order}))
       ->capture_default_str();
   app.add_option("--min-count", min_count,
                  "Training words seen fewer times map to <unk> (the vocabulary is fixed by the "
                  "real training text)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->check(examples::whole({1, 1000000}))
       ->capture_default_str();
   app.add_option("--smoothing", smoothing,
                  "mkn (interpolated modified Kneser-Ney), kn (interpolated Kneser-Ney), mle or "
@@ -162,19 +160,20 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sample", "beam"}))
       ->capture_default_str();
   app.add_option("--beams", beams, "Beam width of --decoding beam (the paper: 5)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->check(examples::whole({1, 1000}))
       ->capture_default_str();
   app.add_option("--temperature", temperature, "Sampling temperature (p^(1/T), renormalised)")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::real(ouro::real_range::greater_than(0)))
       ->capture_default_str();
   app.add_option("--top-k", top_k, "Sample among the k most likely words only (0: all)")
+      ->check(examples::whole({0, std::uint64_t{1} << 32}))
       ->capture_default_str();
   app.add_option("--top-p", top_p, "Nucleus sampling: the smallest set of mass >= p (1: all)")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(examples::real(ouro::real_range::above_to(0, 1)))
       ->capture_default_str();
   app.add_option("--repetition-penalty", repetition_penalty,
                  "Multiplies the log probability of words already in the sentence (>= 1)")
-      ->check(CLI::Range(1.0, 1e6))
+      ->check(examples::real(ouro::real_range::closed(1, 1e6)))
       ->capture_default_str();
   examples::parse_or_exit(app, argc, argv);
   if (o.quick) {
@@ -182,9 +181,8 @@ int main(int argc, char** argv) {
     if (!app.count("--replicates")) o.replicates = 2;
     if (!app.count("--samples")) o.samples = {4000};
   }
-  if (top_p == 0) examples::usage_error(app, "--top-p 0 keeps no word; use a value in (0, 1]");
-  if (o.regime != "mix" && app.count("--real-fraction"))
-    examples::usage_error(app, "--real-fraction applies to --regime mix only");
+  if (decoding != "beam" && app.count("--beams"))
+    examples::usage_error(app, "--beams: applies only to --decoding beam; this run samples");
   if (o.regime != "mix") fractions = {0.0};
   std::sort(o.samples.begin(), o.samples.end());
   o.samples.erase(std::unique(o.samples.begin(), o.samples.end()), o.samples.end());
@@ -208,7 +206,16 @@ int main(int argc, char** argv) {
   const auto full_train = vocab.encode(train_text);
   std::size_t test_oov = 0;
   const auto test = vocab.encode(test_text, &test_oov);
-  examples::check_accumulate_memory(app, o, 8 * sizeof(ouro::text::word_id));
+  {
+    const double sentences = static_cast<double>(full_train.sentences());
+    const double tokens = static_cast<double>(full_train.token_count()) + sentences;
+    const double per_sentence = tokens / std::max(sentences, 1.0) * 4 + 32;
+    examples::check_memory(app, o,
+                           {.model_bytes = tokens * static_cast<double>(order) * 48,
+                            .sample_bytes = per_sentence,
+                            .fixed_bytes = tokens * 8 + static_cast<double>(vocab.size()) * 64,
+                            .metrics = 8});
+  }
 
   ouro::results res;
   res.experiment = kName;
@@ -338,7 +345,11 @@ int main(int argc, char** argv) {
   write_figures_script(out, res, hist_gens);
   std::filesystem::remove(out / "ngram_perplexity.png");
   std::filesystem::remove(out / "ngram_generated_perplexity.png");
-  examples::render(o, out / fmt::format("{}.gp", kName));
+  examples::render(o, out, fmt::format("{}.gp", kName));
   fmt::print("results in {}/\n", out.string());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::guarded_main(kName, [&] { return run_program(argc, argv); });
 }

@@ -11,7 +11,7 @@
 #include "ouroboros/models/ngram.hpp"
 #include "ouroboros/text/corpus.hpp"
 
-int main(int argc, char** argv) {
+int run_program(int argc, char** argv) {
   CLI::App app{
       "Trains an n-gram language model on --train (one sentence per line, tokens separated by "
       "spaces) and prints one JSON line for --test: order, tokens (predicted tokens: words and one "
@@ -24,10 +24,10 @@ int main(int argc, char** argv) {
   app.add_option("--train", train_file, "Training text")->required();
   app.add_option("--test", test_file, "Text to score")->required();
   app.add_option("--order", order, "N of the n-gram model")
-      ->check(CLI::Range(std::size_t{1}, ouro::models::ngram_lm::max_order))
+      ->check(examples::whole({1, ouro::models::ngram_lm::max_order}))
       ->capture_default_str();
   app.add_option("--min-count", min_count, "Minimum count of a vocabulary word")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->check(examples::whole({1, 1000000}))
       ->capture_default_str();
   app.add_option("--smoothing", smoothing,
                  "mkn (interpolated modified Kneser-Ney), kn, mle or add_k (k = 1)")
@@ -63,4 +63,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::guarded_main("ngram_score", [&] { return run_program(argc, argv); });
 }

@@ -40,19 +40,24 @@ struct sample_row {
   xt::xtensor<float, 2> digits;
 };
 
-/// A grey-scale PNG: one row of `per_row` digits per entry, a 2-pixel gap, written atomically.
+/// A grey-scale PNG: one row of `per_row` images (`height` x `width` pixels each) per entry, a
+/// 2-pixel gap, written atomically. Images too large for one PNG are refused with io_error.
 void write_samples_png(const std::filesystem::path& path, const std::vector<sample_row>& rows,
-                       std::size_t side) {
+                       std::size_t height, std::size_t width) {
   if (rows.empty()) return;
   const std::size_t per_row = rows[0].digits.shape()[0], gap = 2;
-  const std::size_t W = per_row * (side + gap) + gap, H = rows.size() * (side + gap) + gap;
+  const std::size_t W = per_row * (width + gap) + gap, H = rows.size() * (height + gap) + gap;
+  if (W > (1u << 16) || H > (1u << 16))
+    throw ouro::io_error(fmt::format(
+        "{}: a figure of {} x {} pixels is too large to draw; the data files are complete",
+        path.string(), W, H));
   std::vector<unsigned char> img(W * H, 40);
   for (std::size_t r = 0; r < rows.size(); ++r)
     for (std::size_t d = 0; d < per_row; ++d)
-      for (std::size_t y = 0; y < side; ++y)
-        for (std::size_t x = 0; x < side; ++x) {
-          const float v = rows[r].digits(d, y * side + x);
-          img[(gap + r * (side + gap) + y) * W + gap + d * (side + gap) + x] =
+      for (std::size_t y = 0; y < height; ++y)
+        for (std::size_t x = 0; x < width; ++x) {
+          const float v = rows[r].digits(d, y * width + x);
+          img[(gap + r * (height + gap) + y) * W + gap + d * (width + gap) + x] =
               static_cast<unsigned char>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255));
         }
   std::string png;
@@ -68,7 +73,7 @@ void write_samples_png(const std::filesystem::path& path, const std::vector<samp
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_program(int argc, char** argv) {
   CLI::App app{
       "The VAE experiment of Shumailov et al.: generation 0 is a VAE trained on real MNIST "
       "digits (the training part of the fixed split), each next generation a fresh VAE trained "
@@ -100,29 +105,29 @@ int main(int argc, char** argv) {
   im_opt->needs(lb_opt);
   lb_opt->needs(im_opt);
   app.add_option("--epochs", epochs, "Training epochs of every generation")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->check(examples::whole({1, 100000}))
       ->capture_default_str();
   app.add_option("--latent", latent, "Latent dimensions")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+      ->check(examples::whole({1, 4096}))
       ->capture_default_str();
   app.add_option("--hidden", hidden, "Hidden units of the encoder and the decoder")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{65536}))
+      ->check(examples::whole({1, 65536}))
       ->capture_default_str();
   app.add_option("--batch", batch, "Minibatch size")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->check(examples::whole({1, 1000000}))
       ->capture_default_str();
   app.add_option("--lr", lr, "Adam learning rate")
-      ->check(CLI::Range(1e-12, 10.0))
+      ->check(examples::real(ouro::real_range::above_to(0, 10)))
       ->capture_default_str();
   app.add_flag("--binarize", binarize,
                "Train the next generation on binarised draws instead of Bernoulli means");
   app.add_option("--truncate", truncate,
                  "Draw z from a normal truncated to |z_i| < S (the truncation trick; 0: off)")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(examples::real(ouro::real_range::closed(0, 100)))
       ->capture_default_str();
   app.add_option("--gen-samples", gen_samples,
                  "Digits generated per generation for the metrics on generated digits")
-      ->check(CLI::Range(std::size_t{10}, std::size_t{1000000}))
+      ->check(examples::whole({10, 1000000}))
       ->capture_default_str();
   examples::parse_or_exit(app, argc, argv);
   if (o.quick) {
@@ -149,11 +154,35 @@ int main(int argc, char** argv) {
   }
   const auto [train_set, test_set] = ouro::io::split_by_class(all);
   const std::size_t D = all.images.shape()[1];
+  if (D == 0)
+    throw ouro::data_error(
+        fmt::format("the images are {} x {} pixels: there is nothing to "
+                    "learn; give images of at least one pixel",
+                    all.rows, all.cols));
+  if (train_set.size() < 2 || test_set.size() == 0)
+    throw ouro::data_error(
+        fmt::format("the data hold {} images: the fixed split keeps the last 10% of each "
+                    "class for the test metrics, which leaves {} for training and {} for "
+                    "testing; give at least 10 images of a class",
+                    all.size(), train_set.size(), test_set.size()));
   for (std::size_t M : o.samples)
     if (M > train_set.size())
       examples::usage_error(
           app, fmt::format("--samples {} exceeds the {} training digits", M, train_set.size()));
-  examples::check_accumulate_memory(app, o, D * sizeof(float));
+  {
+    const double Dd = static_cast<double>(D), Hd = static_cast<double>(hidden),
+                 Ld = static_cast<double>(latent);
+    const double params = Dd * Hd * 2 + Hd * Ld * 3 + Dd + Hd * 2 + Ld * 2;
+    auto mem = o;
+    if (mem.samples == std::vector<std::size_t>{0}) mem.samples = {train_set.size()};
+    // a model and its Adam moments, activations of a minibatch; the data and the classifier
+    examples::check_memory(
+        app, mem,
+        {.model_bytes = params * 4 * 4 + static_cast<double>(batch) * (Dd + Hd) * 8,
+         .sample_bytes = Dd * 4,
+         .fixed_bytes = static_cast<double>(all.size()) * Dd * 4 * 3,
+         .metrics = 15});
+  }
 
   ouro::results res;
   res.experiment = kName;
@@ -220,7 +249,7 @@ int main(int argc, char** argv) {
     ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
                                 ouro::io::summary_csv(res));
     session.finish_tidy(res);
-    write_samples_png(out / "vae_samples.png", sample_rows, all.rows);
+    write_samples_png(out / "vae_samples.png", sample_rows, all.rows, all.cols);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
@@ -259,7 +288,11 @@ int main(int argc, char** argv) {
        {"class_entropy", "entropy of generated classes (bits)"}});
   ouro::io::write_file_atomic(out / fmt::format("{}.gp", kName), gp);
   std::filesystem::remove(out / "vae_metrics.png");
-  examples::render(o, out / fmt::format("{}.gp", kName));
+  examples::render(o, out, fmt::format("{}.gp", kName));
   fmt::print("results in {}/ (vae_samples.png: one row of digits per generation)\n", out.string());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::guarded_main(kName, [&] { return run_program(argc, argv); });
 }

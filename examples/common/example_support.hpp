@@ -4,6 +4,8 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,9 +27,11 @@
 
 #include "ouroboros/checkpoint_store.hpp"
 #include "ouroboros/detail/simd.hpp"
+#include "ouroboros/io/read_file.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/regimes.hpp"
+#include "ouroboros/values.hpp"
 
 namespace examples {
 
@@ -49,22 +53,134 @@ struct common_options {
   std::size_t checkpoint_every = 1;
   double checkpoint_interval = 10;
   bool resume = false;
+  bool skip_memory_check = false;
 };
 
+/// A CLI11 check of a whole-number option: decimal digits only, within `r` (see
+/// ouroboros/values.hpp); the value is passed on in plain decimal ("010" becomes 10).
+inline CLI::Validator whole(ouro::whole_range r) {
+  return CLI::Validator(
+      [r](std::string& s) -> std::string {
+        const auto p = ouro::parse_whole(s, r);
+        if (!p.ok()) return p.why();
+        s = std::to_string(p.value());
+        return {};
+      },
+      r.describe());
+}
+
+/// A CLI11 check of a real-number option: a finite decimal number within `r`.
+inline CLI::Validator real(ouro::real_range r) {
+  return CLI::Validator(
+      [r](std::string& s) -> std::string {
+        const auto p = ouro::parse_real(s, r);
+        return p.ok() ? std::string() : p.why();
+      },
+      r.describe());
+}
+
+/// A comma-separated list of whole numbers in `r`: an empty item or a value given twice is
+/// refused (exit status 2, naming the option).
+inline CLI::Option* add_whole_list(CLI::App& app, const std::string& name,
+                                   std::vector<std::size_t>& target, const std::string& help,
+                                   ouro::whole_range r) {
+  std::string shown;
+  for (std::size_t i = 0; i < target.size(); ++i)
+    shown += (i ? "," : "") + std::to_string(target[i]);
+  return app
+      .add_option_function<std::string>(
+          name,
+          [&target, r, name](const std::string& text) {
+            std::vector<std::size_t> v;
+            std::size_t at = 0;
+            for (;;) {
+              const std::size_t end = std::min(text.find(',', at), text.size());
+              const auto item = std::string_view(text).substr(at, end - at);
+              if (item.empty())
+                throw CLI::ValidationError(
+                    name, fmt::format("'{}' has an empty item; give values separated by single "
+                                      "commas, e.g. 100,1000",
+                                      text));
+              const auto p = ouro::parse_whole(item, r);
+              if (!p.ok()) throw CLI::ValidationError(name, "each value " + p.why());
+              if (std::find(v.begin(), v.end(), p.value()) != v.end())
+                throw CLI::ValidationError(
+                    name, fmt::format("{} is given twice; each value makes one run", p.value()));
+              v.push_back(static_cast<std::size_t>(p.value()));
+              if (end == text.size()) break;
+              at = end + 1;
+            }
+            target = std::move(v);
+          },
+          help)
+      ->type_name("LIST")
+      ->default_str(shown);
+}
+
+/// A comma-separated list of real numbers in `r`: an empty item is refused, and so is a value
+/// given twice when `distinct`; with `count` > 0, exactly that many values.
+inline CLI::Option* add_real_list(CLI::App& app, const std::string& name,
+                                  std::vector<double>& target, const std::string& help,
+                                  ouro::real_range r, bool distinct = false,
+                                  std::size_t count = 0) {
+  std::string shown;
+  for (std::size_t i = 0; i < target.size(); ++i)
+    shown += fmt::format("{}{}", i ? "," : "", target[i]);
+  return app
+      .add_option_function<std::string>(
+          name,
+          [&target, r, name, distinct, count](const std::string& text) {
+            std::vector<double> v;
+            std::size_t at = 0;
+            for (;;) {
+              const std::size_t end = std::min(text.find(',', at), text.size());
+              const auto item = std::string_view(text).substr(at, end - at);
+              if (item.empty())
+                throw CLI::ValidationError(
+                    name, fmt::format("'{}' has an empty item; give values separated by single "
+                                      "commas",
+                                      text));
+              const auto p = ouro::parse_real(item, r);
+              if (!p.ok()) throw CLI::ValidationError(name, "each value " + p.why());
+              if (distinct && std::find(v.begin(), v.end(), p.value()) != v.end())
+                throw CLI::ValidationError(
+                    name, fmt::format("{} is given twice; each value makes one run", p.value()));
+              v.push_back(p.value());
+              if (end == text.size()) break;
+              at = end + 1;
+            }
+            if (count > 0 && v.size() != count)
+              throw CLI::ValidationError(
+                  name, fmt::format("takes {} comma-separated values, not {}", count, v.size()));
+            target = std::move(v);
+          },
+          help)
+      ->type_name("LIST")
+      ->default_str(shown);
+}
+
+/// The worker threads a run gets: --threads, capped at the cores of this machine (0: all).
+inline unsigned effective_threads(unsigned requested) {
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  return requested == 0 ? hw : std::min(requested, hw);
+}
+
 /// Registers the common options. The defaults in `o` are shown in --help; `quick` describes the
-/// --quick preset.
+/// --quick preset. Every value is checked strictly (ouroboros/values.hpp): whole numbers are
+/// decimal, NaN and infinities are refused, and an option that the chosen regime ignores is
+/// refused.
 inline void add_common_options(CLI::App& app, common_options& o, const std::string& quick) {
-  app.add_option("--samples", o.samples,
-                 "Samples per generation M, one run per value (comma-separated list)")
-      ->delimiter(',')
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
-      ->capture_default_str();
+  using ouro::real_range;
+  using ouro::whole_range;
+  add_whole_list(app, "--samples", o.samples,
+                 "Samples per generation M, one run per value (comma-separated list)",
+                 whole_range{1, std::uint64_t{1} << 32});
   app.add_option("--generations", o.generations,
                  "Generations G (generation 0 is fitted on real data)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+      ->check(whole({1, 100'000'000}))
       ->capture_default_str();
   app.add_option("--replicates", o.replicates, "Independent replicates R per run")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+      ->check(whole({1, 100'000'000}))
       ->capture_default_str();
   app.add_option("--regime", o.regime,
                  "How each generation's training set is built: replace, accumulate, "
@@ -72,8 +188,8 @@ inline void add_common_options(CLI::App& app, common_options& o, const std::stri
       ->check(CLI::IsMember({"replace", "accumulate", "accumulate_subsample", "mix"}))
       ->capture_default_str();
   app.add_option("--real-fraction", o.real_fraction,
-                 "Fraction of real data in every generation (regime mix)")
-      ->check(CLI::Range(0.0, 1.0))
+                 "Fraction of real data in every generation (regime mix only)")
+      ->check(real(real_range::closed(0, 1)))
       ->capture_default_str();
   app.add_option("--real-source", o.real_source,
                  "Real data for regime mix: fixed (a fixed subset of generation 0's real data) or "
@@ -82,11 +198,15 @@ inline void add_common_options(CLI::App& app, common_options& o, const std::stri
       ->capture_default_str();
   app.add_option("--budget", o.budget,
                  "Training-set size for regime accumulate_subsample (0: M of the generation)")
+      ->check(whole({0, std::uint64_t{1} << 32}))
       ->capture_default_str();
-  app.add_option("--seed", o.seed, "Seed of all random streams")->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed of all random streams")
+      ->check(whole({}))
+      ->capture_default_str();
   app.add_option("--threads", o.threads,
-                 "Worker threads (0: all cores); results do not depend on it")
-      ->check(CLI::Range(0u, 4096u))
+                 "Worker threads (0: all cores; more than the cores are capped at the cores); "
+                 "results do not depend on it")
+      ->check(whole({0, 4096}))
       ->capture_default_str();
   app.add_option("--out", o.out, "Folder for the results files and figures")->capture_default_str();
   app.add_flag("--quick", o.quick, "Small preset that finishes in seconds: " + quick);
@@ -97,20 +217,43 @@ inline void add_common_options(CLI::App& app, common_options& o, const std::stri
   app.add_option("--checkpoint-every", o.checkpoint_every,
                  "Save a checkpoint into --out after every K-th generation (0: none); a run "
                  "killed at any moment continues with --resume")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{100'000'000}))
+      ->check(whole({0, 100'000'000}))
       ->capture_default_str();
   app.add_option("--checkpoint-interval", o.checkpoint_interval,
                  "Seconds at least between two checkpoints (0: after every K-th generation "
                  "exactly)")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check(real(real_range::closed(0, 1e9)))
       ->capture_default_str();
   app.add_flag("--resume", o.resume,
                "Continue the run recorded in --out from its last checkpoint; give the options "
                "of the first run (--threads may differ). Without a checkpoint it starts afresh");
-  app.final_callback([&o] {
+  app.add_flag("--skip-memory-check", o.skip_memory_check,
+               "Run even when the estimated memory exceeds what this machine has available");
+  app.final_callback([&o, &app] {
     if (o.resume && o.checkpoint_every == 0)
       throw CLI::ValidationError("--resume",
                                  "needs checkpoints: --checkpoint-every must be at least 1");
+    const auto ignored = [&](const char* opt, const char* when) {
+      if (app.count(opt) > 0)
+        throw CLI::ValidationError(
+            opt, fmt::format("applies only to {}; this run has --regime {}, which ignores it", when,
+                             o.regime));
+    };
+    if (o.regime != "mix") {
+      ignored("--real-fraction", "--regime mix");
+      ignored("--real-source", "--regime mix");
+    }
+    if (o.regime != "accumulate_subsample") ignored("--budget", "--regime accumulate_subsample");
+    if (o.checkpoint_every == 0 && app.count("--checkpoint-interval") > 0)
+      throw CLI::ValidationError("--checkpoint-interval",
+                                 "has no effect with --checkpoint-every 0 (no checkpoints)");
+    if (const unsigned hw = effective_threads(0); o.threads > hw) {
+      fmt::print(stderr,
+                 "{}: note: --threads {} is more than the {} cores of this machine; "
+                 "using {}\n",
+                 app.get_name(), o.threads, hw, hw);
+      o.threads = hw;
+    }
   });
 }
 
@@ -141,25 +284,63 @@ inline void parse_or_exit(CLI::App& app, int argc, char** argv) {
   std::exit(2);
 }
 
-/// The accumulate regimes keep every sample of every replicate: refuse (exit status 2) a run whose
-/// pools would need more than half of this machine's memory, and say what to change.
-inline void check_accumulate_memory(const CLI::App& app, const common_options& o,
-                                    std::size_t bytes_per_sample) {
-  if (o.regime != "accumulate" && o.regime != "accumulate_subsample") return;
+/// What one replicate of a model needs in memory, for check_memory.
+struct footprint {
+  double model_bytes = 0;   ///< one fitted model (the loop keeps two per replicate)
+  double sample_bytes = 8;  ///< one sample of the dataset
+  double fixed_bytes = 0;   ///< shared by all replicates (real data, a classifier, ...)
+  std::size_t metrics = 1;  ///< values per replicate and generation
+};
+
+/// The memory this machine has available: MemAvailable of /proc/meminfo, else its physical
+/// memory.
+inline double available_memory() {
+  try {
+    const std::string info = ouro::io::read_file("/proc/meminfo", 1 << 20);
+    const auto at = info.find("MemAvailable:");
+    if (at != std::string::npos) return std::strtod(info.c_str() + at + 13, nullptr) * 1024.0;
+  } catch (const std::exception&) {
+  }
   const double pages = static_cast<double>(sysconf(_SC_PHYS_PAGES));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-  const double limit = pages > 0 && page > 0 ? 0.5 * pages * page : 8e9;
+  return pages > 0 && page > 0 ? pages * page : 8e9;
+}
+
+/// An estimate of the memory of the largest run of the options: two models per replicate, the
+/// samples of a generation on every thread, the pools that the regime keeps (accumulate: every
+/// sample of every generation; mix: the real part), the values of a generation and the
+/// summaries.
+inline double estimate_memory(const common_options& o, const footprint& f) {
+  const double R = static_cast<double>(o.replicates), G = static_cast<double>(o.generations);
+  const double T = static_cast<double>(
+      std::min<unsigned>(effective_threads(o.threads), std::max<std::size_t>(o.replicates, 1)));
+  const double K = static_cast<double>(f.metrics);
+  double most = 0;
   for (std::size_t m : o.samples) {
-    const double bytes = static_cast<double>(o.replicates) * static_cast<double>(m) *
-                         static_cast<double>(o.generations) * static_cast<double>(bytes_per_sample);
-    if (bytes > limit)
-      usage_error(app,
-                  fmt::format("--regime {}: with M = {}, {} generations and {} replicates the "
-                              "accumulated data need about {:.1f} GB (limit {:.1f} GB, half "
-                              "of this machine's memory); use fewer --replicates or "
-                              "--generations",
-                              o.regime, m, o.generations, o.replicates, bytes / 1e9, limit / 1e9));
+    const double M = static_cast<double>(m);
+    double b = f.fixed_bytes + R * 2 * f.model_bytes + T * 3 * M * f.sample_bytes;
+    if (o.regime == "accumulate" || o.regime == "accumulate_subsample")
+      b += R * M * G * f.sample_bytes;
+    if (o.regime == "mix") b += R * M * f.sample_bytes;
+    b += R * K * 8 * 2 + static_cast<double>(o.samples.size()) * G * K * 8 * 8;
+    most = std::max(most, b);
   }
+  return most;
+}
+
+/// Refuses (exit status 2, before anything is allocated or written) a run whose estimated memory
+/// exceeds what this machine has available, giving both and what to change; --skip-memory-check
+/// runs it anyway.
+inline void check_memory(const CLI::App& app, const common_options& o, const footprint& f) {
+  if (o.skip_memory_check) return;
+  const double need = estimate_memory(o, f), have = available_memory();
+  if (need > have)
+    fmt::print(stderr,
+               "{}: error: this run needs about {:.3g} GB of memory and this machine has {:.3g} GB "
+               "available; use fewer --replicates, --samples or --generations (or "
+               "--skip-memory-check to run it anyway)\n",
+               app.get_name(), need / 1e9, have / 1e9),
+        std::exit(2);
 }
 
 /// Calls f with the regime object named by the options.
@@ -232,21 +413,47 @@ inline void stamp(ouro::results& res, const common_options& o, unsigned threads_
   res.provenance = ouro::io::build_provenance();
 }
 
-/// Runs gnuplot on a script, unless --no-plot. Without gnuplot it says so once and returns false.
-/// Figures appear atomically: gnuplot draws each `set output '<file>'` of the script into
-/// <file>.tmp, and only a complete figure is renamed into place (a crash or a gnuplot failure
-/// leaves no half-drawn PNG). The script on disk keeps the real names, to be run by hand.
-inline bool render(const common_options& o, const std::filesystem::path& script) {
+/// The path of the gnuplot program, found on PATH; empty when there is none.
+inline std::string find_gnuplot() {
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const auto end = std::min(dirs.find(':'), dirs.size());
+    const std::string candidate =
+        fmt::format("{}/gnuplot", end == 0 ? std::string_view(".") : dirs.substr(0, end));
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    dirs = end == dirs.size() ? std::string_view{} : dirs.substr(end + 1);
+  }
+  return {};
+}
+
+/// Runs gnuplot on a figure script that lies in the output folder `dir`, unless --no-plot. The
+/// script names its data files and its figures (`set output '<file>'`) relative to `dir`, and
+/// gnuplot runs in `dir`, started directly (no shell), so the folder's name, whatever characters
+/// it holds, never enters a command. Without gnuplot it says so once and returns false.
+/// Figures appear atomically and never through a link: gnuplot draws into a private folder
+/// (`plot.tmp.XXXXXX`, mode 0700) made for this call, and only a complete figure is renamed into
+/// place, replacing whatever stood at its name (a crash or a gnuplot failure leaves no half-drawn
+/// PNG). The script on disk keeps the real names, to be run by hand in `dir`.
+inline bool render(const common_options& o, const std::filesystem::path& dir,
+                   const std::string& script) {
   if (o.no_plot) return false;
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+  const std::string gnuplot = find_gnuplot();
+  if (gnuplot.empty()) {
     fmt::print(stderr, "gnuplot not found: figures skipped (every data file was written)\n");
     return false;
   }
-  std::string text;
-  {
-    std::ifstream in(script, std::ios::binary);
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string text = ouro::io::read_file((dir / script).string(), 1u << 30);
+  std::string staging = (dir / "plot.tmp.XXXXXX").string();
+  if (!::mkdtemp(staging.data())) {
+    fmt::print(stderr, "cannot create a folder for the figures in {}: {}\n", dir.string(),
+               std::strerror(errno));
+    return false;
   }
+  const std::string stage_name = std::filesystem::path(staging).filename().string();
   static constexpr std::string_view key = "set output '";
   std::vector<std::string> outputs;
   for (std::size_t at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
@@ -254,28 +461,41 @@ inline bool render(const common_options& o, const std::filesystem::path& script)
     const std::size_t end = text.find('\'', at);
     if (end == std::string::npos) break;
     outputs.push_back(text.substr(at, end - at));
-    text.insert(end, ".tmp");
+    text.insert(at, stage_name + "/");
   }
-  const std::filesystem::path staged = script.string() + ".tmp";
-  ouro::io::write_file_atomic(staged, text);
-  const std::string cmd = fmt::format("gnuplot '{}' 2>&1", staged.string());
-  const bool ok = std::system(cmd.c_str()) == 0;
-  std::error_code ec;
-  std::filesystem::remove(staged, ec);
-  for (const auto& f : outputs) {
-    const std::string tmp = f + ".tmp";
-    if (ok && std::filesystem::exists(tmp, ec)) {
-      try {
-        ouro::io::durable_rename(tmp, f);
-      } catch (const std::exception& e) {
-        fmt::print(stderr, "{}\n", e.what());
-      }
-    } else {
-      std::filesystem::remove(tmp, ec);
+  bool ok = false;
+  try {
+    ouro::io::write_file_atomic(std::filesystem::path(staging) / "figures.gp", text);
+    const std::string staged = stage_name + "/figures.gp";
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {  // the child: only async-signal-safe calls
+      ::dup2(2, 1);  // gnuplot's messages go to stderr
+      if (::chdir(dir.c_str()) != 0) ::_exit(126);
+      const char* argv[] = {"gnuplot", staged.c_str(), nullptr};
+      ::execv(gnuplot.c_str(), const_cast<char* const*>(argv));
+      ::_exit(127);
     }
+    int status = 0;
+    if (pid > 0)
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    for (const auto& f : outputs) {
+      const auto drawn = std::filesystem::path(staging) / f;
+      std::error_code ec;
+      if (ok && std::filesystem::is_regular_file(drawn, ec))
+        ouro::io::durable_rename(drawn, dir / f);
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    ok = false;
   }
+  std::error_code ec;
+  std::filesystem::remove_all(staging, ec);
   if (!ok) {
-    fmt::print(stderr, "gnuplot failed on {}; the data files are complete\n", script.string());
+    fmt::print(stderr, "gnuplot failed on {}; the data files are complete\n",
+               (dir / script).string());
     return false;
   }
   return true;
@@ -336,6 +556,48 @@ inline void write_outputs(const std::filesystem::path& out, const std::string& n
         theory_csv += fmt::format("{},{},{},{}\n", run.label, g, metric, v[g]);
   ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", name), theory_csv);
   ouro::io::write_results(res, out, name, nullptr, /*tidy=*/false);
+}
+
+/// Creates the output folder `out` (and its parents) and takes its lock (io::lock_folder): one
+/// program at a time writes into a folder, whatever its options. Then removes the temporary files
+/// that a killed run may have left there. Throws io_error with a sentence naming the folder.
+inline ouro::io::file_lock lock_output_folder(const std::filesystem::path& out) {
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec || !std::filesystem::is_directory(out, ec))
+    throw ouro::io_error(fmt::format("cannot create the output folder '{}': {}", out.string(),
+                                     ec ? ec.message() : "a file stands at that name"));
+  auto lock = ouro::io::lock_folder(out);
+  ouro::io::remove_stray_temporaries(out);
+  return lock;
+}
+
+/// Runs `body` (the program) and maps whatever escapes it to one line on stderr: a bad command
+/// line or configuration (ouro::config_error, CLI11's errors) exits 2, anything else 1; a
+/// program that runs out of memory says so. Every example's main() is this call.
+template <class F>
+int guarded_main(const char* program, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "{}: error: {}\n", program, e.what());
+    return 2;
+  } catch (const ouro::config_error& e) {
+    fmt::print(stderr, "{}: error: {}\n", program, e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr,
+               "{}: error: out of memory; use fewer --replicates, --samples or "
+               "--generations\n",
+               program);
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", program, e.what());
+    return 1;
+  } catch (...) {
+    fmt::print(stderr, "{}: error: an unknown failure\n", program);
+    return 1;
+  }
 }
 
 /// Set by SIGINT and SIGTERM (see install_interrupt_handlers).
@@ -474,11 +736,7 @@ class session {
  private:
   void open(const CLI::App& app, bool write_tidy) {
     const auto& o = o_;
-    std::error_code ec;
-    std::filesystem::create_directories(out_, ec);
-    if (ec)
-      throw ouro::io_error(
-          fmt::format("cannot create folder '{}': {}", out_.string(), ec.message()));
+    lock_ = lock_output_folder(out_);
     if (o.checkpoint_every > 0) {
       const auto file = out_ / fmt::format("{}.ckpt", program_);
       if (o.resume && !std::filesystem::exists(file))
@@ -490,7 +748,12 @@ class session {
     const bool resuming = store_ && store_->resumed();
     if (write_tidy) {
       tidy_.emplace(out_ / fmt::format("{}.csv", program_), resuming);
-      if (store_) store_->add_part(tidy_->part());
+      if (store_) {
+        // the checkpoint records the partial file: it stays whatever happens, so that a run
+        // stopped by a failure (a full disk) resumes once the cause is gone
+        tidy_->keep_partial();
+        store_->add_part(tidy_->part());
+      }
     }
     if (resuming) {
       const auto p = store_->in_progress();
@@ -504,6 +767,7 @@ class session {
   const common_options& o_;
   std::string program_;
   std::filesystem::path out_;
+  ouro::io::file_lock lock_;  // first, so that it is released last
   std::optional<ouro::checkpoint_store> store_;
   std::optional<ouro::io::tidy_csv_stream> tidy_;
 };

@@ -2,13 +2,18 @@
 // A Poisson model is fitted by its sample mean and resampled, generation after generation. The
 // rate is a martingale, but every replicate is eventually absorbed at rate 0: model collapse.
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include <ouroboros/io/atomic_file.hpp>
 #include <ouroboros/io/results_io.hpp>
 #include <ouroboros/loop.hpp>
 #include <ouroboros/regimes.hpp>
 #include <ouroboros/samplers.hpp>
+#include <ouroboros/values.hpp>
 
 // 1. The model: a dataset type, sample(n, rng) and log_likelihood(data).
 struct poisson {
@@ -50,21 +55,78 @@ struct collapsed {
   double operator()(const ouro::generation_context<poisson>& c) const { return c.model.rate == 0; }
 };
 
-// 4. The loop, the run and the results files.
-int main() {
+// 4. The command line: a few common options, each value checked (ouroboros/values.hpp).
+struct options {
+  std::uint64_t samples = 20, generations = 200, replicates = 500, seed = 7, threads = 0;
+  std::string out = "results";
+};
+const char* usage =
+    "usage: custom_model [--samples M] [--generations G] [--replicates R] [--seed S]\n"
+    "                    [--threads T] [--out DIR]\n"
+    "A Poisson model refitted to its own samples; writes custom_model.json and\n"
+    "custom_model_summary.csv into --out (default: results).\n";
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") std::fputs(usage, stdout), std::exit(0);
+    if (i + 1 >= argc) throw ouro::config_error(a + ": unknown option, or a value is missing");
+    const std::string v = argv[++i];
+    const auto whole = [&](std::uint64_t& x, ouro::whole_range r) {
+      const auto p = ouro::parse_whole(v, r);
+      if (!p.ok()) throw ouro::config_error(a + ": " + p.why());
+      x = p.value();
+    };
+    if (a == "--samples")
+      whole(o.samples, {1, 1u << 30});
+    else if (a == "--generations")
+      whole(o.generations, {1, 100'000'000});
+    else if (a == "--replicates")
+      whole(o.replicates, {1, 100'000'000});
+    else if (a == "--seed")
+      whole(o.seed, {});
+    else if (a == "--threads")
+      whole(o.threads, {0, 4096});
+    else if (a == "--out" && !v.empty())
+      o.out = v;
+    else
+      throw ouro::config_error(a + ": unknown option, or an empty value");
+  }
+  return o;
+}
+
+// 5. The loop, the run and the results files, one run per output folder (its lock).
+int run(const options& o) {
   auto loop = ouro::collapse_loop{poisson_mle{}, ouro::sample::ancestral{}, ouro::regime::replace{},
                                   rate{}, collapsed{}};
   ouro::run_options opt;
-  opt.label = "M=20";
-  opt.generations = 200;
-  opt.replicates = 500;
-  opt.samples = ouro::schedule::constant{20};
-  opt.seed = 7;
+  opt.label = "M=" + std::to_string(o.samples);
+  opt.generations = o.generations;
+  opt.replicates = o.replicates;
+  opt.samples = ouro::schedule::constant{o.samples};
+  opt.seed = o.seed;
+  opt.threads = static_cast<unsigned>(o.threads);
+  std::filesystem::create_directories(o.out);
+  const auto lock = ouro::io::lock_folder(o.out);
   ouro::results res;
   res.experiment = "custom_model";
   res.runs.push_back(loop.run(ouro::from_truth(poisson{3.0}), opt));
-  ouro::io::write_results(res, "results", "custom_model");
+  ouro::io::write_results(res, o.out, "custom_model");
   const auto& c = res.runs[0].summary[1];
   std::printf("replicates collapsed to rate 0 after %zu generations: %.1f%%\n",
               res.runs[0].generations, 100 * c.mean.back());
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const ouro::config_error& e) {  // a bad command line: exit status 2
+    std::fprintf(stderr, "custom_model: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // anything else: exit status 1
+    std::fprintf(stderr, "custom_model: error: %s\n", e.what());
+    return 1;
+  }
 }

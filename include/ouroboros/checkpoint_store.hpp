@@ -33,6 +33,7 @@
 #include "ouroboros/errors.hpp"
 #include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/io/binary.hpp"
+#include "ouroboros/io/read_file.hpp"
 #include "ouroboros/regimes.hpp"
 #include "ouroboros/results.hpp"
 
@@ -358,11 +359,8 @@ class checkpoint_store {
   }
 
   void load() {
-    std::ifstream in(path_, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof())
-      throw io_error(fmt::format("cannot read the checkpoint '{}'", path_.string()));
     const std::string name = path_.string();
+    std::string bytes = io::read_file(name, std::uint64_t{1} << 40);
     if (bytes.size() < 8) throw data_error(fmt::format("{}: truncated checkpoint", name));
     io::binary_reader sum_reader(std::string_view(bytes).substr(bytes.size() - 8), name);
     const std::uint64_t sum = sum_reader.get_u64("checksum");

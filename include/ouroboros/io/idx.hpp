@@ -17,6 +17,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "ouroboros/errors.hpp"
+#include "ouroboros/io/read_file.hpp"
 
 #ifdef OUROBOROS_WITH_ZLIB
 #include <zlib.h>
@@ -31,7 +32,29 @@ struct idx_array {
 };
 
 namespace idx_detail {
-/// The bytes, decompressed when they are gzip.
+/// The number of bytes an IDX file of unsigned bytes declares (header and data), from its first
+/// bytes; 0 while fewer bytes than the header are known or when the header is not one (the parser
+/// then says what is wrong); more than max_bytes (max_bytes + 1) when the declared size is
+/// larger than that.
+inline std::size_t declared_size(const std::uint8_t* b, std::size_t n, std::size_t max_bytes) {
+  if (n < 4 || b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] == 0 || b[3] > 8) return 0;
+  const std::size_t nd = b[3], header = 4 + 4 * nd;
+  if (n < header) return 0;
+  std::size_t count = 1;
+  for (std::size_t i = 0; i < nd; ++i) {
+    const std::uint8_t* o = b + 4 + 4 * i;
+    const std::size_t d =
+        (std::size_t{o[0]} << 24) | (std::size_t{o[1]} << 16) | (std::size_t{o[2]} << 8) | o[3];
+    if (d != 0 && count > max_bytes / d) return max_bytes + 1;
+    count *= d;
+  }
+  return count > max_bytes - header ? max_bytes + 1 : header + count;
+}
+
+/// The bytes, decompressed when they are gzip. The decompression goes in bounded steps: as soon
+/// as the IDX header is out, a declared size above max_bytes is refused, and the output never
+/// grows past the declared size (plus one byte, to see trailing bytes) or past what the data
+/// really decompress to, so a small file cannot make it allocate much.
 inline std::vector<std::uint8_t> maybe_gunzip(std::vector<std::uint8_t> raw,
                                               const std::string& path, std::size_t max_bytes) {
   if (raw.size() < 2 || raw[0] != 0x1F || raw[1] != 0x8B) return raw;
@@ -39,34 +62,50 @@ inline std::vector<std::uint8_t> maybe_gunzip(std::vector<std::uint8_t> raw,
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 32) != Z_OK)
     throw data_error(fmt::format("{}: cannot start gzip decompression", path));
-  std::vector<std::uint8_t> out(std::max<std::size_t>(raw.size() * 4, 1 << 16));
+  struct end_guard {
+    z_stream* z;
+    ~end_guard() { inflateEnd(z); }
+  } guard{&zs};
+  std::vector<std::uint8_t> out(std::size_t{1} << 12);
+  std::size_t limit = max_bytes, declared = 0;
   zs.next_in = raw.data();
-  zs.avail_in = static_cast<uInt>(raw.size());
   int rc = Z_OK;
+  std::size_t fed = 0;
   while (rc != Z_STREAM_END) {
+    if (declared == 0 && zs.total_out >= 4) {
+      declared = declared_size(out.data(), zs.total_out, max_bytes);
+      if (declared > max_bytes)
+        throw data_error(fmt::format("{}: the IDX header declares more than the {} bytes allowed",
+                                     path, max_bytes));
+      if (declared > 0) limit = std::min(max_bytes, declared + 1);
+      const bool bad_header =
+          out[0] != 0 || out[1] != 0 || out[2] != 0x08 || out[3] == 0 || out[3] > 8;
+      if (bad_header) break;  // the parser says what is wrong with it
+    }
     if (zs.total_out == out.size()) {
-      if (out.size() >= max_bytes) {
-        inflateEnd(&zs);
+      if (out.size() >= limit) {
+        if (declared > 0) break;  // trailing bytes: the parser reports the sizes
         throw data_error(fmt::format("{}: decompresses to more than {} bytes", path, max_bytes));
       }
-      out.resize(std::min(out.size() * 2, max_bytes));
+      out.resize(std::min(out.size() * 2, limit));
+    }
+    // feed the input in chunks: zlib counts in 32-bit sizes
+    if (zs.avail_in == 0 && fed < raw.size()) {
+      const std::size_t chunk = std::min<std::size_t>(raw.size() - fed, 1u << 30);
+      zs.next_in = raw.data() + fed;
+      zs.avail_in = static_cast<uInt>(chunk);
+      fed += chunk;
     }
     zs.next_out = out.data() + zs.total_out;
-    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - zs.total_out, 1u << 30));
     rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      const auto at = zs.total_in;
-      inflateEnd(&zs);
-      throw data_error(
-          fmt::format("{}: corrupt or truncated gzip data (at compressed byte {})", path, at));
-    }
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out > 0) {
-      inflateEnd(&zs);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+      throw data_error(fmt::format("{}: corrupt or truncated gzip data (at compressed byte {})",
+                                   path, zs.total_in));
+    if (rc != Z_STREAM_END && zs.avail_in == 0 && fed == raw.size() && zs.avail_out > 0)
       throw data_error(fmt::format("{}: truncated gzip data", path));
-    }
   }
   out.resize(zs.total_out);
-  inflateEnd(&zs);
   return out;
 #else
   (void)max_bytes;
@@ -126,15 +165,8 @@ inline idx_array parse_idx(std::vector<std::uint8_t> bytes, const std::string& p
 /// zero or too many dimensions, and a size that does not match the dimensions (a truncated file
 /// or trailing bytes). Files larger than max_bytes (default 4 GiB) are refused.
 inline idx_array read_idx(const std::string& path, std::size_t max_bytes = std::size_t{1} << 32) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error(fmt::format("{}: cannot open the file", path));
-  std::vector<std::uint8_t> raw((std::istreambuf_iterator<char>(in)),
-                                std::istreambuf_iterator<char>());
-  if (in.bad()) throw data_error(fmt::format("{}: read error", path));
-  if (raw.size() > max_bytes)
-    throw data_error(
-        fmt::format("{}: {} bytes, more than the {} allowed", path, raw.size(), max_bytes));
-  return parse_idx(std::move(raw), path, max_bytes);
+  const std::string bytes = read_file(path, max_bytes);
+  return parse_idx(std::vector<std::uint8_t>(bytes.begin(), bytes.end()), path, max_bytes);
 }
 
 /// Images (n x rows*cols, pixel values / 255) and their labels.
@@ -146,7 +178,7 @@ struct image_set {
 };
 
 /// Reads an IDX image file (n x rows x cols) and its IDX label file (n), checking that they
-/// match and that every label is 0..9.
+/// match, that there is at least one image and that every label is 0..9.
 inline image_set read_mnist(const std::string& images_path, const std::string& labels_path) {
   const auto im = read_idx(images_path);
   const auto lb = read_idx(labels_path);
@@ -159,6 +191,7 @@ inline image_set read_mnist(const std::string& images_path, const std::string& l
   if (lb.dims[0] != im.dims[0])
     throw data_error(fmt::format("{} holds {} images but {} holds {} labels", images_path,
                                  im.dims[0], labels_path, lb.dims[0]));
+  if (im.dims[0] == 0) throw data_error(fmt::format("{}: the file holds no images", images_path));
   image_set s;
   s.rows = im.dims[1];
   s.cols = im.dims[2];

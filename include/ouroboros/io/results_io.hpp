@@ -3,9 +3,14 @@
 // temporary name in the same folder and renamed into place, so a reader never sees half a file.
 #pragma once
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -66,17 +71,18 @@ inline std::string csv_field(std::string_view s) {
   }
   return r + '"';
 }
-/// Shortest text that reads back to the same double; inf, -inf and nan spelled out.
+/// Shortest text that reads back to the same double; inf and -inf spelled out; a value that does
+/// not exist (NaN: the standard deviation of one replicate, for instance) is an empty field, as
+/// it is null in the JSON.
 inline std::string csv_number(double v) {
-  if (std::isnan(v)) return "nan";
+  if (std::isnan(v)) return "";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return fmt::format("{}", v);
 }
 /// Appends csv_number(v) to out (without a temporary string).
 inline void append_csv_number(std::string& out, double v) {
-  if (std::isnan(v))
-    out += "nan";
-  else if (std::isinf(v))
+  if (std::isnan(v)) return;
+  if (std::isinf(v))
     out += v > 0 ? "inf" : "-inf";
   else
     fmt::format_to(std::back_inserter(out), "{}", v);
@@ -224,24 +230,26 @@ inline std::string tidy_csv(const results& r) {
 }
 
 /// Streams tidy rows to `<path>` as generations complete, for runs too large to keep in memory.
-/// Attach rows_for(experiment) to each run's options; commit() renames the finished file into
-/// place. Destroying it without commit() removes the partial file, unless keep_partial() was
-/// called. With a checkpoint_store, register part() so that a resumed run continues the file
-/// where its checkpoint left it (construct it with resuming = true then: the part's load opens
-/// the file).
+/// The rows go to the partial file `<path>.tmp`, created new and exclusive (whatever stood at that
+/// name, a link included, is removed first, never written through). Attach rows_for(experiment)
+/// to each run's options; commit() renames the finished file into place. Destroying it without
+/// commit() removes the partial file, unless keep_partial() was called (do so whenever a
+/// checkpoint records the stream: a run that fails, on a full disk for instance, then resumes
+/// from its last checkpoint). With a checkpoint_store, register part() so that a resumed run
+/// continues the file where its checkpoint left it (construct it with resuming = true then: the
+/// part's load opens the file).
 class tidy_csv_stream {
  public:
   explicit tidy_csv_stream(std::filesystem::path path, bool resuming = false)
       : path_(std::move(path)), tmp_(path_.string() + ".tmp") {
     if (resuming) return;
-    file_ = std::fopen(tmp_.c_str(), "wb");
-    if (!file_) throw io_error(fmt::format("cannot open '{}' for writing", tmp_));
+    open_new();
     write(tidy_header);
   }
   ~tidy_csv_stream() {
     if (file_) {
       std::fclose(file_);
-      if (!keep_) std::remove(tmp_.c_str());
+      if (!keep_) ::unlink(tmp_.c_str());
     }
   }
   tidy_csv_stream(const tidy_csv_stream&) = delete;
@@ -262,54 +270,103 @@ class tidy_csv_stream {
   void commit() {
     if (!file_) return;
     const bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
+    if (!ok) throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
     std::fclose(file_);
     file_ = nullptr;
-    if (!ok) throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
     durable_rename(tmp_, path_, /*synced=*/true);
   }
 
   /// Writes the rows so far to `<path>` (atomically), and keeps streaming into the partial file.
   void publish() {
     flush_to_disk();
-    std::ifstream in(tmp_, std::ios::binary);
-    const std::string content((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) throw io_error(fmt::format("cannot read '{}'", tmp_));
-    write_file_atomic(path_, content);
+    write_file_atomic(path_, read_all(tmp_));
   }
 
   /// Leaves the partial file on the disk when the stream is destroyed (for a later resume).
   void keep_partial() noexcept { keep_ = true; }
 
   /// The stream's state for a checkpoint_store: the length of the file, flushed to the disk
-  /// before the checkpoint that records it. Loading it opens the partial file (or the committed
-  /// one, when the run had finished) and cuts it to that length.
+  /// before the checkpoint that records it. Loading it opens the partial file (or a copy of the
+  /// committed one, when the run had finished; the committed file stays in place) and cuts it to
+  /// that length.
   checkpoint_part part(std::string name = "tidy_csv") {
     return {std::move(name),
             [this](binary_writer& w) {
               flush_to_disk();
               w.put_u64(static_cast<std::uint64_t>(std::ftell(file_)));
             },
-            [this](binary_reader& r) {
-              const auto length = r.get_u64("per-replicate CSV length");
-              if (file_) std::fclose(file_), file_ = nullptr;
-              std::error_code ec;
-              if (!std::filesystem::exists(tmp_, ec) && std::filesystem::exists(path_, ec))
-                std::filesystem::rename(path_, tmp_, ec);  // the run had finished
-              const auto size = std::filesystem::file_size(tmp_, ec);
-              if (ec || size < length)
-                throw data_error(fmt::format(
-                    "cannot resume '{}': the checkpoint says it holds {} bytes, but it {}; start "
-                    "the run again without --resume",
-                    tmp_, length, ec ? "is missing" : fmt::format("has {}", size)));
-              file_ = std::fopen(tmp_.c_str(), "r+b");
-              if (!file_ || ::ftruncate(::fileno(file_), static_cast<off_t>(length)) != 0 ||
-                  std::fseek(file_, 0, SEEK_END) != 0)
-                throw io_error(fmt::format("cannot reopen '{}' to resume", tmp_));
-            }};
+            [this](binary_reader& r) { reopen(r.get_u64("per-replicate CSV length")); }};
   }
 
  private:
+  /// The whole content of a regular file, read without following a link.
+  static std::string read_all(const std::string& name) {
+    const int fd = open_regular_nofollow(name, O_RDONLY);
+    if (fd < 0) throw io_error(fmt::format("cannot read '{}': {}", name, std::strerror(errno)));
+    std::string content;
+    char buf[1 << 16];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int e = errno;
+        ::close(fd);
+        throw io_error(fmt::format("cannot read '{}': {}", name, std::strerror(e)));
+      }
+      if (n == 0) break;
+      content.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return content;
+  }
+
+  /// Removes whatever stands at the partial file's name and creates it new and exclusive.
+  void open_new() {
+    if (::unlink(tmp_.c_str()) != 0 && errno != ENOENT) {
+      const int e = errno;
+      throw io_error(fmt::format("cannot replace '{}': {}", tmp_,
+                                 e == EISDIR ? "a folder stands there" : std::strerror(e)));
+    }
+    const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) throw io_error(fmt::format("cannot create '{}': {}", tmp_, std::strerror(errno)));
+    file_ = ::fdopen(fd, "wb");
+    if (!file_) {
+      ::close(fd);
+      throw io_error(fmt::format("cannot open '{}' for writing", tmp_));
+    }
+  }
+
+  void reopen(std::uint64_t length) {
+    if (file_) std::fclose(file_), file_ = nullptr;
+    struct stat st {};
+    if (::lstat(tmp_.c_str(), &st) != 0 && errno == ENOENT &&
+        ::lstat(path_.c_str(), &st) == 0) {  // the run had finished: continue a copy
+      const std::string done = read_all(path_.string());
+      open_new();
+      write(done);
+      flush_to_disk();
+      std::fclose(file_), file_ = nullptr;
+    }
+    const int fd = open_regular_nofollow(tmp_, O_RDWR);
+    const auto size = fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size)
+                                                       : std::uint64_t{0};
+    if (fd < 0 || size < length) {
+      const std::string why = fd < 0 ? fmt::format("cannot be opened ({})", std::strerror(errno))
+                                     : fmt::format("has {}", size);
+      if (fd >= 0) ::close(fd);
+      throw data_error(
+          fmt::format("cannot resume '{}': the checkpoint says it holds {} bytes, but it {}; "
+                      "start the run again without --resume",
+                      tmp_, length, why));
+    }
+    file_ = ::fdopen(fd, "r+b");
+    if (!file_ || ::ftruncate(fd, static_cast<off_t>(length)) != 0 ||
+        std::fseek(file_, 0, SEEK_END) != 0) {
+      if (!file_) ::close(fd);
+      throw io_error(fmt::format("cannot reopen '{}' to resume", tmp_));
+    }
+  }
+
   void write(std::string_view s) {
     if (!file_)
       throw io_error(
@@ -317,7 +374,8 @@ class tidy_csv_stream {
                       "checkpoint part)",
                       tmp_));
     if (std::fwrite(s.data(), 1, s.size(), file_) != s.size())
-      throw io_error(fmt::format("cannot write '{}' (disk full?)", tmp_));
+      throw io_error(
+          fmt::format("cannot write '{}': no space left on the device (disk full?)", tmp_));
   }
   void flush_to_disk() {
     if (!file_ || std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0)

@@ -33,6 +33,7 @@
 #include "ouroboros/errors.hpp"
 #include "ouroboros/events.hpp"
 #include "ouroboros/io/atomic_file.hpp"
+#include "ouroboros/io/read_file.hpp"
 #include "ouroboros/random.hpp"
 
 namespace ouro::models {
@@ -340,6 +341,7 @@ class vae {
   /// file for a wrong magic, scalar size or layer sizes out of range, and a truncated file or
   /// trailing bytes.
   static vae load(const std::string& path) {
+    io::check_regular_file(path);
     std::ifstream f(path, std::ios::binary);
     if (!f) throw data_error(fmt::format("{}: cannot open the file", path));
     return load(f, path);

@@ -18,6 +18,7 @@
 #include "ouroboros/checkpoint.hpp"
 #include "ouroboros/concepts/dataset.hpp"
 #include "ouroboros/errors.hpp"
+#include "ouroboros/io/read_file.hpp"
 
 namespace ouro::text {
 
@@ -113,11 +114,7 @@ inline sentences parse_sentences(std::string_view content, const std::string& na
 /// offset) when the file cannot be opened, is not valid UTF-8, contains a NUL byte or holds no
 /// token at all.
 inline sentences read_sentences(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error(fmt::format("{}: cannot open the file", path));
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw data_error(fmt::format("{}: read error", path));
-  return parse_sentences(content, path);
+  return parse_sentences(io::read_file(path), path);
 }
 
 /// Words and their ids. Ids 0, 1 and 2 are `<s>` (sentence start: context only, never
