@@ -182,7 +182,8 @@ int run_program(int argc, char** argv) {
     if (!app.count("--samples")) o.samples = {4000};
   }
   if (decoding != "beam" && app.count("--beams"))
-    examples::usage_error(app, "--beams: applies only to --decoding beam; this run samples");
+    examples::usage_error(
+        app, "--beams: applies only to --decoding beam; this run has --decoding sample");
   if (o.regime != "mix") fractions = {0.0};
   std::sort(o.samples.begin(), o.samples.end());
   o.samples.erase(std::unique(o.samples.begin(), o.samples.end()), o.samples.end());

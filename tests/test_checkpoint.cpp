@@ -15,6 +15,8 @@
 
 #include "ouroboros/checkpoint.hpp"
 #include "ouroboros/checkpoint_store.hpp"
+#include "ouroboros/io/read_file.hpp"
+#include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/metrics/gaussian.hpp"
 #include "ouroboros/metrics/gmm.hpp"
@@ -405,4 +407,144 @@ TEST_CASE("sweeps: blocks of replicates merge into the run of all replicates, bi
   }
   CHECK_THROWS_AS(merge_replicate_blocks(blocks, {0, 10, 5}), config_error);
   CHECK_THROWS_AS(merge_replicate_blocks(std::span(blocks).first(2), {0, 6}), config_error);
+}
+
+// ---- Safe writes: never through a link, never half a file, no temporary file left ----
+
+namespace {
+/// A fresh folder under the temporary directory, removed with the object.
+struct temp_folder {
+  std::filesystem::path path;
+  explicit temp_folder(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / name) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~temp_folder() { std::filesystem::remove_all(path); }
+  std::size_t temporaries() const {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(path))
+      n += io::is_temp_name(e.path().filename().string());
+    return n;
+  }
+};
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+TEST_CASE("safe writes: a link at the destination is replaced, never written through",
+          "[io][links]") {
+  temp_folder dir("ouroboros_test_links");
+  const auto victim = dir.path / "victim";
+  std::ofstream(victim) << "precious";
+  for (const char* name : {"results.json", "results.json.tmp"})
+    std::filesystem::create_symlink(victim, dir.path / name);
+  io::write_file_atomic(dir.path / "results.json", "new content");
+  CHECK(slurp(victim) == "precious");
+  CHECK_FALSE(std::filesystem::is_symlink(dir.path / "results.json"));
+  CHECK(slurp(dir.path / "results.json") == "new content");
+  CHECK(dir.temporaries() == 0);
+
+  // the per-replicate stream: a link at its partial name is removed, not followed
+  std::filesystem::create_symlink(victim, dir.path / "rows.csv.tmp");
+  std::filesystem::create_symlink(victim, dir.path / "rows.csv");
+  {
+    io::tidy_csv_stream s(dir.path / "rows.csv");
+    s.commit();
+  }
+  CHECK(slurp(victim) == "precious");
+  CHECK(slurp(dir.path / "rows.csv") == std::string(io::tidy_header));
+
+  // a lock file that is a link is refused
+  std::filesystem::create_symlink(victim, dir.path / ".ouroboros.lock");
+  CHECK_THROWS_WITH(io::lock_folder(dir.path), Catch::Contains("symbolic link"));
+  CHECK(slurp(victim) == "precious");
+}
+
+TEST_CASE("safe writes: failures leave the previous file and no temporary file", "[io]") {
+  temp_folder dir("ouroboros_test_failures");
+  // a folder where the file belongs
+  std::filesystem::create_directories(dir.path / "out.json" / "inside");
+  CHECK_THROWS_WITH(io::write_file_atomic(dir.path / "out.json", "x"),
+                    Catch::Contains("out.json") && Catch::Contains("a folder stands"));
+  CHECK(dir.temporaries() == 0);
+  // a destination folder that does not exist
+  CHECK_THROWS_AS(io::write_file_atomic(dir.path / "missing" / "out.json", "x"), io_error);
+  // the previous complete file stays when a write fails (the disk is full: /dev/full)
+  io::write_file_atomic(dir.path / "kept.json", "complete");
+  {
+    io::temp_file t(dir.path / "kept.json");
+    const std::string name = t.name();
+    CHECK(std::filesystem::exists(name));
+    t.discard();
+    CHECK_FALSE(std::filesystem::exists(name));
+  }
+  CHECK(slurp(dir.path / "kept.json") == "complete");
+  CHECK(dir.temporaries() == 0);
+  // a write that fails part-way (no space left) removes its temporary file
+  if (std::filesystem::exists("/dev/full")) {
+    try {
+      io::temp_file t(dir.path / "kept.json");
+      const int full = ::open("/dev/full", O_WRONLY);
+      REQUIRE(full >= 0);
+      ::dup2(full, t.fd());  // the temporary file's descriptor now writes to a full device
+      ::close(full);
+      t.write(std::string(1 << 16, 'x'));
+      FAIL("a write to a full device succeeded");
+    } catch (const io_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("no space left"));
+    }
+    CHECK(dir.temporaries() == 0);
+    CHECK(slurp(dir.path / "kept.json") == "complete");
+  }
+  // stray temporaries of a killed run are cleaned up under the folder's lock
+  std::ofstream(dir.path / "a.json.tmp.Xy12Zq") << "half";
+  std::filesystem::create_symlink(dir.path / "kept.json", dir.path / "b.csv.tmp.ABCDEF");
+  {
+    const auto lock = io::lock_folder(dir.path);
+    io::remove_stray_temporaries(dir.path);
+  }
+  CHECK(dir.temporaries() == 0);
+  CHECK(slurp(dir.path / "kept.json") == "complete");
+  // a second lock on the folder is refused with a sentence naming it
+  const auto lock = io::lock_folder(dir.path);
+  CHECK_THROWS_WITH(io::lock_folder(dir.path),
+                    Catch::Contains("output folder '" + dir.path.string() + "' is in use"));
+}
+
+TEST_CASE("safe writes: resuming a finished per-replicate stream keeps the committed file",
+          "[io][resume]") {
+  temp_folder dir("ouroboros_test_stream_resume");
+  const auto file = dir.path / "rows.csv";
+  std::string state;
+  {
+    io::tidy_csv_stream s(file);
+    io::binary_writer w;
+    s.part().save(w);
+    state = w.bytes();
+    s.commit();
+  }
+  const std::string committed = slurp(file);
+  {
+    io::tidy_csv_stream s(file, /*resuming=*/true);
+    s.keep_partial();
+    io::binary_reader r(state, "state");
+    s.part().load(r);
+    // killed here: the committed file must still be in place
+    CHECK(slurp(file) == committed);
+    CHECK(std::filesystem::exists(file.string() + ".tmp"));
+  }
+}
+
+TEST_CASE("input files: folders, sizes, gzip bombs", "[io][input]") {
+  temp_folder dir("ouroboros_test_inputs");
+  CHECK_THROWS_WITH(io::read_file(dir.path.string()), Catch::Contains("it is a folder"));
+  std::filesystem::create_directories(dir.path / "c2.ckpt");
+  CHECK_THROWS_AS(checkpoint_store(dir.path / "c2.ckpt", "fp", true), data_error);
+  std::ofstream(dir.path / "big") << std::string(100, 'x');
+  CHECK_THROWS_WITH(io::read_file((dir.path / "big").string(), 10),
+                    Catch::Contains("100 bytes, more than the 10 allowed"));
+  CHECK_THROWS_WITH(models::vae<float>::load(dir.path.string()), Catch::Contains("folder"));
 }

@@ -22,6 +22,7 @@
 #include "ouroboros/regimes.hpp"
 #include "ouroboros/samplers.hpp"
 #include "ouroboros/stats.hpp"
+#include "ouroboros/values.hpp"
 
 using namespace ouro;
 
@@ -565,4 +566,32 @@ TEST_CASE("results files: JSON schema, CSV quoting, non-finite values, atomic wr
   }
   CHECK_THROWS_AS(io::write_results(r, "/proc/no/such/dir", "x"), io_error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("values: whole and real numbers read strictly, ranges said in words", "[values]") {
+  const whole_range r{1, 100};
+  CHECK(parse_whole("010", r).value() == 10);  // decimal, not octal
+  CHECK(parse_whole("100", r).value() == 100);
+  for (const char* bad : {"", "0", "101", "-1", "+1", "0x14", "1e2", "1.5", " 5", "5 ", "nan"})
+    CHECK_FALSE(parse_whole(bad, r).ok());
+  CHECK(parse_whole("18446744073709551615").value() == 18446744073709551615ull);
+  CHECK_THAT(parse_whole("18446744073709551616").why(), Catch::Contains("too large"));
+  CHECK_THAT(parse_whole("", r).why(), Catch::Contains("(empty)"));
+  CHECK(parse_whole("0", r).why() == "must be a whole number from 1 to 100, not '0'");
+  CHECK(whole_range{0}.describe() == "a whole number of 0 or more");
+  CHECK(whole_range{2}.describe() == "a whole number of at least 2");
+
+  const auto lr = real_range::above_to(0, 10);
+  CHECK(lr.describe() == "a number greater than 0 and at most 10");
+  CHECK(parse_real("1e-3", lr).value() == 1e-3);
+  CHECK(parse_real("10", lr).ok());
+  for (const char* bad :
+       {"0", "10.5", "nan", "NaN", "inf", "-inf", "1e999", "0x1p3", "", "e", "1,2", "1e", "--1"})
+    CHECK_FALSE(parse_real(bad, lr).ok());
+  CHECK(parse_real("0", lr).why() == "must be a number greater than 0 and at most 10, not '0'");
+  CHECK(real_range::closed(0, 1).describe() == "a number from 0 to 1");
+  CHECK(real_range::at_least(0).describe() == "a number of at least 0");
+  CHECK(real_range::closed(0, 1e9).describe() == "a number from 0 to 1000000000");
+  CHECK_FALSE(real_range::closed(0, 1).contains(std::nan("")));
+  CHECK(real_range::closed(0, 1).check(2) == "must be a number from 0 to 1, not 2");
 }

@@ -214,6 +214,32 @@ TEST_CASE("IDX reader: images, labels, gzip, and clear errors", "[vae][idx]") {
   std::string gzbytes((std::istreambuf_iterator<char>(gin)), std::istreambuf_iterator<char>());
   write_bytes(temp_path("trunc.gz"), gzbytes.substr(0, gzbytes.size() / 2));
   CHECK_THROWS_WITH(io::read_idx(temp_path("trunc.gz").string()), Catch::Contains("gzip"));
+  // a gzip file whose header declares more than the limit is refused from its first bytes (6e6
+  // images of 28 x 28: 4.7 GB), before any large allocation; one that declares more than it
+  // holds is truncated; trailing bytes are refused
+  const auto gzip = [](const std::string& name, const std::string& bytes) {
+    write_bytes(temp_path(name), bytes);
+    std::filesystem::remove(temp_path(name + ".gz"));
+    REQUIRE(std::system(
+                ("gzip -c " + temp_path(name).string() + " > " + temp_path(name + ".gz").string())
+                    .c_str()) == 0);
+    return temp_path(name + ".gz").string();
+  };
+  CHECK_THROWS_WITH(io::read_idx(gzip("huge", be32(0x803) + be32(6000000) + be32(28) + be32(28) +
+                                                  std::string(1 << 20, '\0'))),
+                    Catch::Contains("declares more than"));
+  CHECK_THROWS_WITH(io::read_idx(gzip("short", be32(0x803) + be32(1000) + be32(28) + be32(28) +
+                                                   std::string(100, '\1'))),
+                    Catch::Contains("truncated"));
+  CHECK_THROWS_WITH(io::read_idx(gzip("long", img + std::string(5000, '\2'))),
+                    Catch::Contains("trailing bytes"));
+  // no images, and a folder given as a file
+  write_bytes(temp_path("none"), be32(0x803) + be32(0) + be32(28) + be32(28));
+  write_bytes(temp_path("nolab"), be32(0x801) + be32(0));
+  CHECK_THROWS_WITH(io::read_mnist(temp_path("none").string(), temp_path("nolab").string()),
+                    Catch::Contains("holds no images"));
+  CHECK_THROWS_WITH(io::read_idx(std::filesystem::temp_directory_path().string()),
+                    Catch::Contains("it is a folder"));
   const auto err = [](const std::string& bytes) {
     write_bytes(temp_path("bad"), bytes);
     try {

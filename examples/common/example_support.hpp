@@ -79,73 +79,36 @@ inline CLI::Validator real(ouro::real_range r) {
       r.describe());
 }
 
-/// A comma-separated list of whole numbers in `r`: an empty item or a value given twice is
-/// refused (exit status 2, naming the option).
-inline CLI::Option* add_whole_list(CLI::App& app, const std::string& name,
-                                   std::vector<std::size_t>& target, const std::string& help,
-                                   ouro::whole_range r) {
-  std::string shown;
-  for (std::size_t i = 0; i < target.size(); ++i)
-    shown += (i ? "," : "") + std::to_string(target[i]);
-  return app
-      .add_option_function<std::string>(
-          name,
-          [&target, r, name](const std::string& text) {
-            std::vector<std::size_t> v;
-            std::size_t at = 0;
-            for (;;) {
-              const std::size_t end = std::min(text.find(',', at), text.size());
-              const auto item = std::string_view(text).substr(at, end - at);
-              if (item.empty())
-                throw CLI::ValidationError(
-                    name, fmt::format("'{}' has an empty item; give values separated by single "
-                                      "commas, e.g. 100,1000",
-                                      text));
-              const auto p = ouro::parse_whole(item, r);
-              if (!p.ok()) throw CLI::ValidationError(name, "each value " + p.why());
-              if (std::find(v.begin(), v.end(), p.value()) != v.end())
-                throw CLI::ValidationError(
-                    name, fmt::format("{} is given twice; each value makes one run", p.value()));
-              v.push_back(static_cast<std::size_t>(p.value()));
-              if (end == text.size()) break;
-              at = end + 1;
-            }
-            target = std::move(v);
-          },
-          help)
-      ->type_name("LIST")
-      ->default_str(shown);
-}
-
-/// A comma-separated list of real numbers in `r`: an empty item is refused, and so is a value
-/// given twice when `distinct`; with `count` > 0, exactly that many values.
-inline CLI::Option* add_real_list(CLI::App& app, const std::string& name,
-                                  std::vector<double>& target, const std::string& help,
-                                  ouro::real_range r, bool distinct = false,
-                                  std::size_t count = 0) {
+/// A comma-separated list option: each item is read by `parse` (ouro::parse_whole or
+/// ouro::parse_real with a range); an empty item is refused, and so is a value given twice when
+/// `distinct` (each value makes a run); with `count` > 0, exactly that many values. Errors exit
+/// with status 2, naming the option.
+template <class T, class Parse>
+CLI::Option* add_list(CLI::App& app, const std::string& name, std::vector<T>& target,
+                      const std::string& help, Parse parse, bool distinct, std::size_t count = 0) {
   std::string shown;
   for (std::size_t i = 0; i < target.size(); ++i)
     shown += fmt::format("{}{}", i ? "," : "", target[i]);
   return app
       .add_option_function<std::string>(
           name,
-          [&target, r, name, distinct, count](const std::string& text) {
-            std::vector<double> v;
-            std::size_t at = 0;
-            for (;;) {
+          [&target, parse, name, distinct, count](const std::string& text) {
+            std::vector<T> v;
+            for (std::size_t at = 0;;) {
               const std::size_t end = std::min(text.find(',', at), text.size());
               const auto item = std::string_view(text).substr(at, end - at);
               if (item.empty())
                 throw CLI::ValidationError(
                     name, fmt::format("'{}' has an empty item; give values separated by single "
-                                      "commas",
+                                      "commas, e.g. 1,2",
                                       text));
-              const auto p = ouro::parse_real(item, r);
+              const auto p = parse(item);
               if (!p.ok()) throw CLI::ValidationError(name, "each value " + p.why());
-              if (distinct && std::find(v.begin(), v.end(), p.value()) != v.end())
+              const auto x = static_cast<T>(p.value());
+              if (distinct && std::find(v.begin(), v.end(), x) != v.end())
                 throw CLI::ValidationError(
-                    name, fmt::format("{} is given twice; each value makes one run", p.value()));
-              v.push_back(p.value());
+                    name, fmt::format("{} is given twice; each value makes one run", x));
+              v.push_back(x);
               if (end == text.size()) break;
               at = end + 1;
             }
@@ -157,6 +120,24 @@ inline CLI::Option* add_real_list(CLI::App& app, const std::string& name,
           help)
       ->type_name("LIST")
       ->default_str(shown);
+}
+
+/// A list of whole numbers in `r`, each given once (a run per value).
+inline CLI::Option* add_whole_list(CLI::App& app, const std::string& name,
+                                   std::vector<std::size_t>& target, const std::string& help,
+                                   ouro::whole_range r) {
+  return add_list(
+      app, name, target, help, [r](std::string_view s) { return ouro::parse_whole(s, r); }, true);
+}
+
+/// A list of real numbers in `r` (see add_list for `distinct` and `count`).
+inline CLI::Option* add_real_list(CLI::App& app, const std::string& name,
+                                  std::vector<double>& target, const std::string& help,
+                                  ouro::real_range r, bool distinct = false,
+                                  std::size_t count = 0) {
+  return add_list(
+      app, name, target, help, [r](std::string_view s) { return ouro::parse_real(s, r); }, distinct,
+      count);
 }
 
 /// The worker threads a run gets: --threads, capped at the cores of this machine (0: all).
@@ -208,7 +189,11 @@ inline void add_common_options(CLI::App& app, common_options& o, const std::stri
                  "results do not depend on it")
       ->check(whole({0, 4096}))
       ->capture_default_str();
-  app.add_option("--out", o.out, "Folder for the results files and figures")->capture_default_str();
+  app.add_option("--out", o.out, "Folder for the results files and figures")
+      ->check(CLI::Validator(
+          [](std::string& v) { return v.empty() ? std::string("must name a folder, not ''") : ""; },
+          "FOLDER"))
+      ->capture_default_str();
   app.add_flag("--quick", o.quick, "Small preset that finishes in seconds: " + quick);
   app.add_flag("--write-replicates", o.write_replicates,
                "Write every replicate's values to <name>.csv even beyond 1,000,000 rows (by "
@@ -306,10 +291,10 @@ inline double available_memory() {
   return pages > 0 && page > 0 ? pages * page : 8e9;
 }
 
-/// An estimate of the memory of the largest run of the options: two models per replicate, the
-/// samples of a generation on every thread, the pools that the regime keeps (accumulate: every
-/// sample of every generation; mix: the real part), the values of a generation and the
-/// summaries.
+/// An estimate of the memory of the largest run of the options: two models and the real data of
+/// generation 0 per replicate, the samples of a generation on every thread, the pools that the
+/// accumulate regimes keep (every sample of every generation), the values of a generation and
+/// the summaries.
 inline double estimate_memory(const common_options& o, const footprint& f) {
   const double R = static_cast<double>(o.replicates), G = static_cast<double>(o.generations);
   const double T = static_cast<double>(
@@ -321,7 +306,7 @@ inline double estimate_memory(const common_options& o, const footprint& f) {
     double b = f.fixed_bytes + R * 2 * f.model_bytes + T * 3 * M * f.sample_bytes;
     if (o.regime == "accumulate" || o.regime == "accumulate_subsample")
       b += R * M * G * f.sample_bytes;
-    if (o.regime == "mix") b += R * M * f.sample_bytes;
+    b += R * M * f.sample_bytes;  // every replicate keeps its real data of generation 0
     b += R * K * 8 * 2 + static_cast<double>(o.samples.size()) * G * K * 8 * 8;
     most = std::max(most, b);
   }

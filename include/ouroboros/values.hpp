@@ -40,9 +40,11 @@ struct whole_range {
   std::uint64_t lo = 0;
   std::uint64_t hi = std::numeric_limits<std::uint64_t>::max();
 
-  /// "a whole number from 1 to 100", "a whole number of at least 1", "any whole number >= 0".
+  /// "a whole number from 1 to 100", "a whole number of at least 1", "a whole number of 0 or
+  /// more".
   std::string describe() const {
     constexpr auto top = std::numeric_limits<std::uint64_t>::max();
+    if (hi == top && lo == 0) return "a whole number of 0 or more";
     if (hi == top) return fmt::format("a whole number of at least {}", lo);
     return fmt::format("a whole number from {} to {}", lo, hi);
   }
@@ -115,7 +117,7 @@ inline parsed<std::uint64_t> parse_whole(std::string_view text, whole_range r = 
     if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return refuse(" (too large)");
     v = v * 10 + d;
   }
-  if (auto why = r.check(v); !why.empty()) return {why};
+  if (!r.check(v).empty()) return refuse("");
   return {v};
 }
 
