@@ -148,8 +148,11 @@ int run_program(int argc, char** argv) {
       all = ouro::io::read_mnist(data + "/mnist10k-images-idx3-ubyte",
                                  data + "/mnist10k-labels-idx1-ubyte");
   } catch (const ouro::error& e) {
-    fmt::print(stderr, "{}: error: {} (scripts/fetch_data.sh mnist {} fetches the data)\n", kName,
-               e.what(), data);
+    if (images.empty())
+      fmt::print(stderr, "{}: error: {} (scripts/fetch_data.sh mnist {} fetches the data)\n", kName,
+                 e.what(), data);
+    else
+      fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
   const auto [train_set, test_set] = ouro::io::split_by_class(all);

@@ -106,6 +106,11 @@ else
 fi
 rm -rf "$out"
 
+# Sizes that cannot fit: refused before anything is allocated or written, with the estimate
+check gaussian_collapse "GB of memory" --replicates 100000000 --samples 4294967296 --generations 2
+check categorical_collapse "GB of memory" --zipf 10000000,1
+check gmm_collapse "GB of memory" --replicates 100000000 --samples 100000000 --regime accumulate
+
 # The sweep's configuration: integers must be integers in range, lists must not repeat.
 sweep() {
   local expect=$1 json=$2
@@ -122,6 +127,7 @@ sweep '"samples[1]"' "{$base, \"samples\": [20, 20], \"generations\": 2}"
 sweep '"samples"' "{$base, \"samples\": [], \"generations\": 2}"
 sweep '"replicates"' "{\"models\": [\"gaussian\"], \"regimes\": [\"replace\"], \"samples\": [20], \"replicates\": 0}"
 sweep '"real_fractions' "{$base, \"samples\": [20], \"real_fractions\": [0.1]}"
+sweep 'GB of memory' "{\"models\": [\"gaussian\"], \"regimes\": [\"replace\"], \"samples\": [4294967296], \"replicates\": 100000000, \"generations\": 1000}"
 sweep '"gmm.tol"' "{\"models\": [\"gmm\"], \"regimes\": [\"replace\"], \"samples\": [20], \"gmm\": {\"tol\": -1}}"
 
 echo "$((tried - failures)) passed, $failures failed"

@@ -146,6 +146,29 @@ printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00' >"$wor
 printf '\x00\x00\x08\x01\x00\x00\x00\x02\x01\x02' >"$work/flat-labels"
 one_line_exit1 "vae_collapse on 0x0-pixel images" "0 x 0 pixels" \
   "$ex/vae_collapse" --images "$work/flat-images" --labels "$work/flat-labels" --out "$work/o_vae00"
+# ten images (one per class): the fixed split leaves no test image, so the test metric would have
+# no data: refused
+{ printf '\x00\x00\x08\x03\x00\x00\x00\x0a\x00\x00\x00\x04\x00\x00\x00\x07'; head -c 280 /dev/urandom; } >"$work/ten-images"
+{ printf '\x00\x00\x08\x01\x00\x00\x00\x0a'; printf '\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09'; } >"$work/ten-labels"
+one_line_exit1 "vae_collapse on 10 images" "leaves 10 for training and 0 for testing" \
+  "$ex/vae_collapse" --images "$work/ten-images" --labels "$work/ten-labels" --out "$work/o_vae10"
+# non-square images (4 x 7 pixels): they run, and the samples figure has their true shape
+{ printf '\x00\x00\x08\x03\x00\x00\x00\x64\x00\x00\x00\x04\x00\x00\x00\x07'; head -c 2800 /dev/urandom; } >"$work/rect-images"
+{ printf '\x00\x00\x08\x01\x00\x00\x00\x64'; for _ in $(seq 10); do printf '\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09'; done; } >"$work/rect-labels"
+out=$work/o_rect
+if "$ex/vae_collapse" --images "$work/rect-images" --labels "$work/rect-labels" --generations 2 \
+  --epochs 1 --hidden 8 --latent 2 --gen-samples 10 --no-plot --out "$out" >/dev/null 2>&1; then
+  # the PNG header: width and height, big-endian, at bytes 16 and 20; 12 images of 7 + 2 pixels
+  # per row, one row of 4 + 2 pixels per generation, 2 pixels of margin
+  size=$(od -An -tu1 -j16 -N8 "$out/vae_samples.png" | tr -s ' ' | sed 's/^ //')
+  if [ "$size" = "0 0 0 110 0 0 0 14" ]; then
+    pass "vae_collapse on 4 x 7-pixel images: a 110 x 14 samples figure"
+  else
+    fail "vae_collapse on 4 x 7-pixel images: the samples figure's size bytes are $size"
+  fi
+else
+  fail "vae_collapse on 4 x 7-pixel images failed"
+fi
 # custom_model: the common options, and ./results as a file
 cm=$work/custom
 mkdir -p "$cm"
