@@ -3,6 +3,8 @@
 // same bytes in the results: the work is cut into blocks of replicates (ouroboros/sweep.hpp),
 // handed out by rank 0 (ouroboros/mpi.hpp) and merged into one run per grid cell. Writes one
 // results set (DESIGN.md section 4) and a summary figure. See docs/scaling.md.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,7 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/example_support.hpp"
-#include "ouroboros/checkpoint_store.hpp"
+#include "ouroboros/checkpoint.hpp"
+#include "ouroboros/io/item_journal.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"
 #include "ouroboros/metrics/gaussian.hpp"
@@ -408,6 +411,10 @@ int run_program(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-plot", no_plot, "Do not render the figure with gnuplot");
   app.add_flag("--quiet", quiet, "No progress on stderr");
+  bool cpu_report = false;
+  app.add_flag("--cpu-report", cpu_report,
+               "At the end, every rank prints its CPU time (user and system) and its main "
+               "thread's on stderr (tests/benchmarks/bench_scaling.sh reads them)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -421,6 +428,28 @@ int run_program(int argc, char** argv) {
     if (rank == 0) fmt::print(stderr, "{}: error: {}\n", kName, e);
     return agree(2);
   }
+
+  const auto started = std::chrono::steady_clock::now();
+  struct cpu_reporter {  // prints at every return once the options are known
+    bool on;
+    int rank;
+    std::chrono::steady_clock::time_point t0;
+    ~cpu_reporter() {
+      if (!on) return;
+      rusage self{}, main{};
+      getrusage(RUSAGE_SELF, &self);
+      getrusage(RUSAGE_THREAD, &main);
+      const auto sec = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+      };
+      const double user = sec(self.ru_utime), sys = sec(self.ru_stime);
+      fmt::print(stderr,
+                 "collapse_sweep: cpu: rank {}: process {:.2f} s (user {:.2f}, system {:.2f}), "
+                 "main thread {:.2f} s, wall {:.2f} s\n",
+                 rank, user + sys, user, sys, sec(main.ru_utime) + sec(main.ru_stime),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  } reporter{cpu_report, rank, started};
 
   sweep_config cfg;
   int status = 0;
@@ -441,6 +470,12 @@ int run_program(int argc, char** argv) {
                "{}: note: --threads {} is more than the {} cores of this machine; using "
                "{}\n",
                kName, threads, item_threads, item_threads);
+  if (const unsigned cores = ouro::detail::usable_cores(); cores < item_threads)
+    fmt::print(stderr,
+               "{}: warning: rank {} may run on {} core(s) only (its CPU binding), fewer than the "
+               "{} threads it runs; with mpirun give --bind-to none (or --map-by slot:PE={}), "
+               "with Slurm --cpus-per-task={}\n",
+               kName, rank, cores, item_threads, item_threads, item_threads);
   try {
     check_sweep_memory(cfg, cells.size(), item_threads);
   } catch (const config_problem& e) {
@@ -453,17 +488,17 @@ int run_program(int argc, char** argv) {
 
   // rank 0: the lock of the output folder and the checkpoint of finished items
   ouro::io::file_lock folder_lock;
-  std::optional<ouro::checkpoint_store> store;
+  std::optional<ouro::io::item_journal> journal;
   std::vector<std::optional<std::string>> known;
   if (rank == 0) {
     try {
       folder_lock = examples::lock_output_folder(out);
-      store.emplace(out / fmt::format("{}.ckpt", kName), cfg.source.dump(), resume);
+      journal.emplace(out / fmt::format("{}.ckpt", kName), cfg.source.dump(), resume);
       std::size_t found = 0;
       known.resize(items.size());
-      for (std::size_t i = 0; i < items.size(); ++i)
-        if (const auto* r = store->completed(fmt::format("item {}", i))) {
-          known[i] = ouro::to_checkpoint(*r);
+      for (const auto& [i, bytes] : journal->loaded())
+        if (i < items.size()) {
+          known[i] = bytes;
           ++found;
         }
       if (resume)
@@ -483,16 +518,43 @@ int run_program(int argc, char** argv) {
   std::size_t done = 0, todo = 0;
   for (const auto& k : known) todo += k ? 0 : 1;
   auto last_save = t0;
+  // each cell is merged as soon as its last item arrives (on rank 0's main thread, while the
+  // other items run), so that little is left to do once the last item is in
+  std::vector<std::optional<ouro::run_result>> merged(cells.size());
+  std::vector<std::size_t> missing(cells.size(), 0);
+  std::map<std::size_t, std::string> arrived;  // items of cells not yet complete
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (rank == 0 && !known[i]) ++missing[items[i].cell];
+  const auto merge_cell = [&](std::size_t cell, const auto& bytes_of) {
+    std::vector<ouro::run_result> blocks;
+    std::vector<std::size_t> firsts;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      if (items[i].cell == cell) {
+        blocks.push_back(
+            ouro::from_checkpoint<ouro::run_result>(bytes_of(i), fmt::format("item {}", i)));
+        firsts.push_back(items[i].first_replicate);
+      }
+    auto run = ouro::merge_replicate_blocks(blocks, firsts);
+    run.label = cells[cell].label();
+    return run;
+  };
   auto on_result = [&](std::size_t i, const std::string& bytes) {
-    auto r = ouro::from_checkpoint<ouro::run_result>(bytes, fmt::format("item {}", i));
-    r.label = fmt::format("item {}", i);
-    store->complete(r, /*write_now=*/false);
+    journal->add(i, bytes);
     ++done;
     const auto now = std::chrono::steady_clock::now();
     if (done == todo ||
         std::chrono::duration<double>(now - last_save).count() >= checkpoint_interval) {
-      store->flush();
+      journal->save();
       last_save = now;
+    }
+    const std::size_t cell = items[i].cell;
+    arrived.emplace(i, bytes);
+    if (--missing[cell] == 0) {
+      merged[cell] = merge_cell(cell, [&](std::size_t k) -> const std::string& {
+        return known[k] ? *known[k] : arrived.at(k);
+      });
+      for (std::size_t k = 0; k < items.size(); ++k)
+        if (items[k].cell == cell) arrived.erase(k);
     }
     if (!quiet)
       fmt::print(stderr, "{}: {}/{} work items, {:.1f}s\n", kName, done, todo,
@@ -519,64 +581,66 @@ int run_program(int argc, char** argv) {
     if (rank == 0) fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
-  if (rank != 0) return 0;
-
-  ouro::results res;
-  res.experiment = kName;
-  res.seed = cfg.seed;
-  res.threads = item_threads;
-  res.started = ouro::io::now_iso8601();
-  res.provenance = ouro::io::build_provenance();
-  res.provenance.emplace_back("ranks", std::to_string(ranks));
-  res.config = {{"config_file", cfg.source.dump()},
-                {"generations", static_cast<std::int64_t>(cfg.generations)},
-                {"replicates", static_cast<std::int64_t>(cfg.replicates)}};
-  try {
-    std::vector<ouro::run_result> blocks;
-    std::vector<std::size_t> firsts;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      blocks.push_back(
-          ouro::from_checkpoint<ouro::run_result>(results[i], fmt::format("item {}", i)));
-      firsts.push_back(items[i].first_replicate);
-      if (i + 1 == items.size() || items[i + 1].cell != items[i].cell) {
-        auto run = ouro::merge_replicate_blocks(blocks, firsts);
-        run.label = cells[items[i].cell].label();
-        res.runs.push_back(std::move(run));
-        blocks.clear();
-        firsts.clear();
+  // rank 0 merges and writes; the other ranks wait for its exit status, asleep
+#ifdef OUROBOROS_WITH_MPI
+  const auto end_status = [](int status) { return ouro::mpi::broadcast_status(status); };
+#else
+  const auto end_status = [](int status) { return status; };
+#endif
+  const auto write_all = [&]() -> int {
+    ouro::results res;
+    res.experiment = kName;
+    res.seed = cfg.seed;
+    res.threads = item_threads;
+    res.started = ouro::io::now_iso8601();
+    res.provenance = ouro::io::build_provenance();
+    res.provenance.emplace_back("ranks", std::to_string(ranks));
+    res.config = {{"config_file", cfg.source.dump()},
+                  {"generations", static_cast<std::int64_t>(cfg.generations)},
+                  {"replicates", static_cast<std::int64_t>(cfg.replicates)}};
+    try {
+      for (std::size_t cell = 0; cell < cells.size(); ++cell) {
+        if (merged[cell]) {
+          res.runs.push_back(std::move(*merged[cell]));
+          continue;
+        }
+        res.runs.push_back(
+            merge_cell(cell, [&](std::size_t k) -> const std::string& { return results[k]; }));
       }
+      res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::size_t rows = 0;
+      for (const auto& run : res.runs)
+        rows += run.generations * run.replicates * run.metric_names.size();
+      if (rows > 1'000'000)
+        for (auto& run : res.runs) run.has_values = false;  // the tidy CSV would be too large
+      ouro::io::write_results(res, out, kName);
+      ouro::io::write_file_atomic(out / fmt::format("{}_final.csv", kName), final_csv(res, cells));
+      write_plot_script(out, cfg, cells);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "{}: error: {}\n", kName, e.what());
+      return 1;
     }
-    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::size_t rows = 0;
-    for (const auto& run : res.runs)
-      rows += run.generations * run.replicates * run.metric_names.size();
-    if (rows > 1'000'000)
-      for (auto& run : res.runs) run.has_values = false;  // the tidy CSV would be too large
-    ouro::io::write_results(res, out, kName);
-    ouro::io::write_file_atomic(out / fmt::format("{}_final.csv", kName), final_csv(res, cells));
-    write_plot_script(out, cfg, cells);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "{}: error: {}\n", kName, e.what());
-    return 1;
-  }
-  fmt::print(
-      "collapse_sweep: {} cells x {} replicates, {} generations, {} work items on {} "
-      "process(es), {:.1f}s\n",
-      cells.size(), cfg.replicates, cfg.generations, items.size(), ranks, res.seconds);
-  fmt::print("{:<36} {:>16}  {:>24}\n", "run", "metric", "last generation (95% CI)");
-  for (std::size_t i = 0; i < res.runs.size(); ++i) {
-    const auto& run = res.runs[i];
-    const auto& s = run.summary[*run.metric_index(main_metric(cells[i].model))];
-    const std::size_t g = run.generations - 1;
-    fmt::print("{:<36} {:>16}  {:>11.4g} ± {:<10.3g}\n", run.label, s.name, s.mean[g],
-               (s.ci95_hi[g] - s.ci95_lo[g]) / 2);
-  }
-  examples::common_options plot;
-  plot.no_plot = no_plot;
-  std::filesystem::remove(out / fmt::format("{}.png", kName));
-  examples::render(plot, out, fmt::format("{}.gp", kName));
-  fmt::print("results in {}/\n", out.string());
-  return 0;
+    fmt::print(
+        "collapse_sweep: {} cells x {} replicates, {} generations, {} work items on {} "
+        "process(es), {:.1f}s\n",
+        cells.size(), cfg.replicates, cfg.generations, items.size(), ranks, res.seconds);
+    fmt::print("{:<36} {:>16}  {:>24}\n", "run", "metric", "last generation (95% CI)");
+    for (std::size_t i = 0; i < res.runs.size(); ++i) {
+      const auto& run = res.runs[i];
+      const auto& s = run.summary[*run.metric_index(main_metric(cells[i].model))];
+      const std::size_t g = run.generations - 1;
+      fmt::print("{:<36} {:>16}  {:>11.4g} ± {:<10.3g}\n", run.label, s.name, s.mean[g],
+                 (s.ci95_hi[g] - s.ci95_lo[g]) / 2);
+    }
+    examples::common_options plot;
+    plot.no_plot = no_plot;
+    std::filesystem::remove(out / fmt::format("{}.png", kName));
+    examples::render(plot, out, fmt::format("{}.gp", kName));
+    fmt::print("results in {}/\n", out.string());
+    return 0;
+  };
+  if (rank != 0) return end_status(0);
+  return end_status(write_all());
 }
 
 int main(int argc, char** argv) {

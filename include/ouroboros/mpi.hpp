@@ -1,10 +1,19 @@
 // Work items across MPI ranks, with dynamic load balancing: rank 0 hands out item indices as ranks
 // ask for them (and works on items itself), each rank runs `threads` items at a time on its own
 // threads (only the main thread calls MPI), and every item's result (a byte string) comes back to
-// rank 0, which gets them all in item order. Use it only from code that links MPI::MPI_CXX (CMake:
-// OUROBOROS_WITH_MPI); nothing else in the library depends on MPI. With ouroboros/sweep.hpp and the
-// streams of the loop, a sweep gives the same bytes for any number of ranks and threads. See
-// docs/scaling.md.
+// rank 0, which gets them all in item order.
+//
+// No thread spins while it waits. The worker threads sleep on a condition while they have no item;
+// each rank's main thread only talks to MPI, with non-blocking calls (results go out with
+// MPI_Isend, so a rank never sits in a busy-polling MPI_Send until rank 0 takes its message),
+// and sleeps between two polls (50 microseconds, doubling up to 2 ms while nothing happens, or
+// until one of its workers finishes). A rank keeps twice as many items in hand as it has threads,
+// so its threads never wait for rank 0's answer. quiet_barrier() and broadcast_status() are the
+// matching sleeping barrier and status broadcast for the end of a job (MPI's own blocking
+// collectives, and Open MPI's blocking calls in general, busy-poll). Use it only from code that
+// links MPI::MPI_CXX (CMake: OUROBOROS_WITH_MPI); nothing else in the library depends on MPI. With
+// ouroboros/sweep.hpp and the streams of the loop, a sweep gives the same bytes for any number of
+// ranks and threads. See docs/scaling.md.
 //
 //   ouro::mpi::environment env(argc, argv);              // MPI_Init_thread, MPI_Finalize
 //   auto results = ouro::mpi::run_items(items.size(), [&](std::size_t i) {
@@ -99,12 +108,6 @@ struct distribute_options {
 namespace detail {
 enum tag : int { t_request = 7301, t_result, t_error, t_bye, t_assign, t_stop };
 
-inline void send_bytes(const std::string& b, int to, int tag, MPI_Comm c) {
-  if (b.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw run_error(
-        fmt::format("an item's result of {} bytes is too large for one MPI message", b.size()));
-  MPI_Send(b.data(), static_cast<int>(b.size()), MPI_BYTE, to, tag, c);
-}
 inline std::string recv_bytes(const MPI_Status& st, MPI_Comm c) {
   int n = 0;
   MPI_Get_count(&st, MPI_BYTE, &n);
@@ -143,14 +146,67 @@ inline bool message_waiting(int from, MPI_Comm c, MPI_Status& st) {
   return flag != 0;
 }
 
-/// A worker rank: keeps `threads` items in hand (asking rank 0 for more as they finish), sends
-/// each result back, and stops when rank 0 says so; then says goodbye, so that rank 0 knows no
-/// message of this rank is still on its way.
+/// The pause between two polls of a waiting main thread: 50 microseconds after something
+/// happened, doubling up to 10 ms while nothing does (a rank keeps items in hand, so its threads
+/// do not wait for these polls; a finished item wakes its main thread at once).
+class poll_pacer {
+ public:
+  void activity() noexcept { us_ = 50; }
+  std::chrono::microseconds idle() noexcept {
+    const long d = us_;
+    us_ = std::min(us_ * 2, 10000L);
+    return std::chrono::microseconds(d);
+  }
+
+ private:
+  long us_ = 50;
+};
+
+/// Messages sent without blocking: each buffer stays alive until MPI is done with it.
+class outbox {
+ public:
+  void send(std::string bytes, int to, int tag, MPI_Comm c) {
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      throw run_error(fmt::format("an item's result of {} bytes is too large for one MPI message",
+                                  bytes.size()));
+    out_.push_back({std::move(bytes), MPI_REQUEST_NULL});  // a deque: elements never move
+    auto& m = out_.back();
+    MPI_Isend(m.bytes.data(), static_cast<int>(m.bytes.size()), MPI_BYTE, to, tag, c, &m.req);
+  }
+  /// Drops the messages MPI is done with; whether any is still on its way.
+  bool busy() {
+    for (auto it = out_.begin(); it != out_.end();) {
+      int done = 0;
+      MPI_Test(&it->req, &done, MPI_STATUS_IGNORE);
+      it = done ? out_.erase(it) : std::next(it);
+    }
+    return !out_.empty();
+  }
+  /// Waits, asleep between polls, until every message is on its way.
+  void drain() {
+    poll_pacer pace;
+    while (busy()) std::this_thread::sleep_for(pace.idle());
+  }
+
+ private:
+  struct message {
+    std::string bytes;
+    MPI_Request req;
+  };
+  std::deque<message> out_;
+};
+
+/// A worker rank: keeps 2 x `threads` items in hand (asking rank 0 for more as they finish),
+/// sends each result back, and stops when rank 0 says so; then says goodbye, so that rank 0 knows
+/// no message of this rank is still on its way.
 inline void worker(const std::function<std::string(std::size_t)>& work,
                    const distribute_options& opt, MPI_Comm c) {
   const unsigned threads = std::max(1u, opt.threads);
+  const std::size_t in_hand = 2 * static_cast<std::size_t>(threads);
   ouro::detail::item_workers workers(threads, work,
                                      fmt::format("rank {}", environment::rank_of(c)));
+  outbox out;
+  poll_pacer pace;
   std::size_t asked = 0;  // requests not yet answered
   bool stopped = false;
   std::string failure, stop_message;
@@ -158,43 +214,74 @@ inline void worker(const std::function<std::string(std::size_t)>& work,
     bool busy = false;
     std::string local_failure;
     for (auto& [i, r] : workers.take(local_failure)) {
-      send_bytes(with_index(i, r), 0, t_result, c);
+      out.send(with_index(i, r), 0, t_result, c);
       busy = true;
     }
     if (!local_failure.empty() && failure.empty()) {
       failure = local_failure;
-      send_bytes(with_index(0, failure), 0, t_error, c);
+      out.send(with_index(0, failure), 0, t_error, c);
       stopped = true;  // ask for nothing more
       busy = true;
     }
-    while (!stopped && workers.pending() + asked < threads) {
-      MPI_Send(nullptr, 0, MPI_BYTE, 0, t_request, c);
+    while (!stopped && workers.pending() + asked < in_hand) {
+      MPI_Send(nullptr, 0, MPI_BYTE, 0, t_request, c);  // empty: never waits for rank 0
       ++asked;
     }
     MPI_Status st;
-    if (asked > 0 && message_waiting(0, c, st)) {
+    while (asked > 0 && message_waiting(0, c, st)) {
       busy = true;
       const std::string msg = recv_bytes(st, c);
       --asked;
       if (st.MPI_TAG == t_assign) {
-        if (stopped) continue;  // (cannot happen: rank 0 answers requests only)
-        workers.add(static_cast<std::size_t>(index_of(msg)));
+        if (!stopped) workers.add(static_cast<std::size_t>(index_of(msg)));
       } else {  // t_stop
         stopped = true;
         if (stop_message.empty()) stop_message = msg;
       }
     }
-    if (stopped && asked == 0 && workers.pending() == 0) break;
-    if (!busy) workers.wait_for_result(1);
+    const bool sending = out.busy();
+    if (stopped && asked == 0 && workers.pending() == 0 && !sending) break;
+    if (busy) {
+      pace.activity();
+    } else {
+      workers.wait_for_result(pace.idle());
+    }
   }
   workers.close();
   std::string late;
-  for (auto& [i, r] : workers.take(late)) send_bytes(with_index(i, r), 0, t_result, c);
+  for (auto& [i, r] : workers.take(late)) out.send(with_index(i, r), 0, t_result, c);
+  out.drain();
   MPI_Send(nullptr, 0, MPI_BYTE, 0, t_bye, c);
   if (!failure.empty()) throw run_error(failure);
   if (!stop_message.empty()) throw run_error(stop_message);
 }
 }  // namespace detail
+
+/// A barrier that sleeps while it waits (MPI_Ibarrier polled with pauses), for the end of a job:
+/// ranks that are done wait for rank 0 to write its files without taking a core.
+inline void quiet_barrier(MPI_Comm c = MPI_COMM_WORLD) {
+  MPI_Request req;
+  MPI_Ibarrier(c, &req);
+  detail::poll_pacer pace;
+  for (int done = 0;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    std::this_thread::sleep_for(pace.idle());
+  }
+}
+
+/// Rank 0's `status` on every rank (MPI_Ibcast polled with pauses: the other ranks sleep while
+/// they wait).
+inline int broadcast_status(int status, MPI_Comm c = MPI_COMM_WORLD) {
+  MPI_Request req;
+  MPI_Ibcast(&status, 1, MPI_INT, 0, c, &req);
+  detail::poll_pacer pace;
+  for (int done = 0;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return status;
+    std::this_thread::sleep_for(pace.idle());
+  }
+}
 
 /// Runs `work(i)` for every item i in [0, n) once, somewhere among the ranks of `opt.comm`
 /// (`opt.threads` at a time on each rank), and returns on rank 0 every item's result in item order
@@ -235,27 +322,20 @@ inline std::vector<std::string> run_items(std::size_t n,
   };
   const unsigned threads = std::max(1u, opt.threads);
   ouro::detail::item_workers local(threads, work, "rank 0");
+  detail::outbox out;
+  detail::poll_pacer pace;
   int active = ranks - 1;  // worker ranks that have not said goodbye
+  std::deque<std::pair<std::size_t, std::string>> arrived;
   for (;;) {
     bool busy = false;
-    std::string local_failure;
-    for (auto& [i, r] : local.take(local_failure)) {
-      record(i, std::move(r));
-      busy = true;
-    }
-    if (!local_failure.empty() && failure.empty()) failure = local_failure;
-    while (failure.empty() && !todo.empty() && local.pending() < threads) {
-      local.add(todo.front());
-      todo.pop_front();
-      busy = true;
-    }
+    // the other ranks first, so that none waits for an answer while this thread saves results
     MPI_Status st;
-    if (active > 0 && detail::message_waiting(MPI_ANY_SOURCE, c, st)) {
+    while (active > 0 && detail::message_waiting(MPI_ANY_SOURCE, c, st)) {
       busy = true;
-      const std::string msg = detail::recv_bytes(st, c);
+      std::string msg = detail::recv_bytes(st, c);
       switch (st.MPI_TAG) {
         case detail::t_result:
-          record(static_cast<std::size_t>(detail::index_of(msg)), msg.substr(8));
+          arrived.emplace_back(static_cast<std::size_t>(detail::index_of(msg)), msg.substr(8));
           break;
         case detail::t_error:
           if (failure.empty()) failure = msg.substr(8);
@@ -265,17 +345,35 @@ inline std::vector<std::string> run_items(std::size_t n,
           break;
         default:  // t_request: the next item, or stop
           if (failure.empty() && !todo.empty()) {
-            detail::send_bytes(detail::with_index(todo.front(), ""), st.MPI_SOURCE,
-                               detail::t_assign, c);
+            out.send(detail::with_index(todo.front(), ""), st.MPI_SOURCE, detail::t_assign, c);
             todo.pop_front();
           } else {
-            detail::send_bytes(failure, st.MPI_SOURCE, detail::t_stop, c);
+            out.send(failure, st.MPI_SOURCE, detail::t_stop, c);
           }
       }
     }
+    std::string local_failure;
+    for (auto& r : local.take(local_failure)) {
+      arrived.push_back(std::move(r));
+      busy = true;
+    }
+    if (!local_failure.empty() && failure.empty()) failure = local_failure;
+    while (failure.empty() && !todo.empty() && local.pending() < threads) {
+      local.add(todo.front());
+      todo.pop_front();
+      busy = true;
+    }
+    for (auto& [i, r] : arrived) record(i, std::move(r));
+    arrived.clear();
     if (!failure.empty()) local.close();  // what runs here finishes, nothing more starts
-    if (active == 0 && local.pending() == 0 && (todo.empty() || !failure.empty())) break;
-    if (!busy) local.wait_for_result(active > 0 ? 1 : 50);
+    const bool sending = out.busy();
+    if (active == 0 && local.pending() == 0 && !sending && (todo.empty() || !failure.empty()))
+      break;
+    if (busy) {
+      pace.activity();
+    } else {
+      local.wait_for_result(pace.idle());
+    }
   }
   local.close();
   std::string late;

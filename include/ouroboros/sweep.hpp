@@ -28,6 +28,7 @@
 
 #include <fmt/format.h>
 
+#include "ouroboros/detail/thread_pool.hpp"
 #include "ouroboros/errors.hpp"
 #include "ouroboros/results.hpp"
 #include "ouroboros/stats.hpp"
@@ -125,15 +126,14 @@ inline run_result merge_replicate_blocks(std::span<const run_result> blocks,
 }
 
 namespace detail {
-/// Threads that run work items taken from a queue and leave their results (or the first failure)
-/// in another; the owner feeds the queue and collects from the thread it runs on.
+/// Work items on the threads of the library's pool (detail::thread_pool::post): the owner adds
+/// items and collects their results (or the first failure) from the thread it runs on; the
+/// worker threads sleep while there is nothing to do, and so does the owner in wait_for_result.
 class item_workers {
  public:
   using work_fn = std::function<std::string(std::size_t)>;
   item_workers(unsigned threads, work_fn work, std::string where)
-      : work_(std::move(work)), where_(std::move(where)) {
-    for (unsigned t = 0; t < std::max(1u, threads); ++t) pool_.emplace_back([this] { loop(); });
-  }
+      : work_(std::move(work)), where_(std::move(where)), pool_(std::max(1u, threads) + 1, 0) {}
   ~item_workers() { close(); }
   item_workers(const item_workers&) = delete;
   item_workers& operator=(const item_workers&) = delete;
@@ -142,14 +142,14 @@ class item_workers {
   void add(std::size_t i) {
     {
       std::lock_guard<std::mutex> g(m_);
-      todo_.push_back(i);
+      ++queued_;
     }
-    cv_.notify_one();
+    pool_.post([this, i] { run(i); });
   }
   /// Items queued or running.
   std::size_t pending() {
     std::lock_guard<std::mutex> g(m_);
-    return todo_.size() + running_;
+    return queued_ + running_;
   }
   /// The results finished since the last call, and the first failure (empty if none).
   std::deque<std::pair<std::size_t, std::string>> take(std::string& failure) {
@@ -157,69 +157,63 @@ class item_workers {
     if (failure.empty()) failure = std::move(failure_), failure_.clear();
     return std::exchange(done_, {});
   }
-  /// Waits until a result or a failure is ready, or `ms` milliseconds.
-  void wait_for_result(int ms) {
+  /// Sleeps until a result or a failure is ready, or `d` has passed.
+  template <class Rep, class Period>
+  void wait_for_result(std::chrono::duration<Rep, Period> d) {
     std::unique_lock<std::mutex> g(m_);
-    done_cv_.wait_for(g, std::chrono::milliseconds(ms),
-                      [&] { return !done_.empty() || !failure_.empty(); });
+    done_cv_.wait_for(g, d, [&] { return !done_.empty() || !failure_.empty(); });
   }
-  /// Drops the queued items (after a failure), lets running ones finish, stops the threads.
+  void wait_for_result(int ms) { wait_for_result(std::chrono::milliseconds(ms)); }
+  /// Drops the queued items (after a failure) and waits, asleep, until the running ones finish.
   void close() {
-    {
-      std::lock_guard<std::mutex> g(m_);
-      closed_ = true;
-      todo_.clear();
-    }
-    cv_.notify_all();
-    for (auto& t : pool_)
-      if (t.joinable()) t.join();
+    const std::size_t dropped = pool_.drop_queued();
+    std::unique_lock<std::mutex> g(m_);
+    closed_ = true;
+    queued_ -= std::min(queued_, dropped);
+    done_cv_.wait(g, [&] { return running_ == 0 && queued_ == 0; });
   }
 
  private:
-  void loop() {
-    for (;;) {
-      std::size_t i;
-      {
-        std::unique_lock<std::mutex> g(m_);
-        cv_.wait(g, [&] { return closed_ || !todo_.empty(); });
-        if (todo_.empty()) return;
-        i = todo_.front();
-        todo_.pop_front();
-        ++running_;
+  void run(std::size_t i) {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      --queued_;
+      if (closed_ || !failure_.empty()) {  // nothing more starts after a failure
+        done_cv_.notify_all();
+        return;
       }
-      std::string r, fail;
-      try {
-        r = work_(i);
-      } catch (const std::exception& e) {
-        fail = fmt::format("item {} on {}: {}", i, where_, e.what());
-      } catch (...) {
-        fail = fmt::format("item {} on {}: unknown exception", i, where_);
-      }
-      {
-        std::lock_guard<std::mutex> g(m_);
-        --running_;
-        if (fail.empty()) {
-          done_.emplace_back(i, std::move(r));
-        } else {
-          if (failure_.empty()) failure_ = std::move(fail);
-          todo_.clear();  // nothing more starts here after a failure
-        }
-      }
-      done_cv_.notify_all();
+      ++running_;
     }
+    std::string r, fail;
+    try {
+      r = work_(i);
+    } catch (const std::exception& e) {
+      fail = fmt::format("item {} on {}: {}", i, where_, e.what());
+    } catch (...) {
+      fail = fmt::format("item {} on {}: unknown exception", i, where_);
+    }
+    {
+      std::lock_guard<std::mutex> g(m_);
+      --running_;
+      if (fail.empty())
+        done_.emplace_back(i, std::move(r));
+      else if (failure_.empty())
+        failure_ = std::move(fail);
+    }
+    done_cv_.notify_all();
   }
 
   work_fn work_;
   std::string where_;
   std::mutex m_;
-  std::condition_variable cv_, done_cv_;
-  std::deque<std::size_t> todo_;
+  std::condition_variable done_cv_;
   std::deque<std::pair<std::size_t, std::string>> done_;
   std::string failure_;
-  std::size_t running_ = 0;
+  std::size_t queued_ = 0, running_ = 0;
   bool closed_ = false;
-  std::vector<std::thread> pool_;
+  thread_pool pool_;  // last: its threads stop before the members they use go away
 };
+
 }  // namespace detail
 
 /// Runs `work(i)` for every item i in [0, n) not already `known`, on `threads` threads of this

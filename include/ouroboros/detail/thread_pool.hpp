@@ -1,12 +1,27 @@
-// A small fork-join pool: parallel_for hands out index chunks through an atomic counter. Which
-// thread computes which index is irrelevant to the results, because every index owns its state and
-// its random streams.
+// The library's one worker pool. It runs two kinds of work on the same threads:
+//  * parallel_for(n, fn): fork-join over indices handed out in chunks through an atomic counter,
+//    the calling thread working too (the loop's replicates, the EM's blocks of points);
+//  * post(task): tasks that its worker threads take from a queue, while the calling thread does
+//    something else (the work items of a sweep: detail::item_workers).
+// Which thread computes which index or task is irrelevant to the results, because every index and
+// every item owns its state and its random streams.
+//
+// Waiting threads sleep. A fork-join worker spins briefly before it sleeps, because the loop calls
+// parallel_for twice per generation and a sleeping thread takes tens of microseconds to wake; it
+// does so only when it pays: when the process has the cores to itself (no other MPI rank on the
+// machine, no more threads than the cores it may run on). OUROBOROS_SPIN=0 or 1 overrides that.
+// Task workers never spin.
 #pragma once
+
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -41,9 +56,49 @@ class blas_single_thread_guard {
   int previous_ = 0;
 };
 
+/// The cores this process may run on (its CPU affinity), at least 1.
+inline unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  const unsigned h = std::thread::hardware_concurrency();
+  return h == 0 ? 1 : h;
+}
+
+/// The processes of this job on this machine, as the MPI launcher says (Open MPI, MPICH, Intel
+/// MPI, Slurm); 1 when there is none.
+inline unsigned local_processes() {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMI_LOCAL_SIZE",
+                          "SLURM_NTASKS_PER_NODE"}) {
+    if (const char* v = std::getenv(var)) {
+      const long n = std::strtol(v, nullptr, 10);
+      if (n > 0) return static_cast<unsigned>(n);
+    }
+  }
+  return 1;
+}
+
+/// Whether `threads` busy threads of this process may spin while they wait: only when the
+/// process has its cores to itself (see the file comment); OUROBOROS_SPIN=0/1 overrides.
+inline bool spinning_pays(unsigned threads) {
+  if (const char* v = std::getenv("OUROBOROS_SPIN")) {
+    if (std::strcmp(v, "0") == 0) return false;
+    if (std::strcmp(v, "1") == 0) return true;
+  }
+  return local_processes() == 1 && threads <= usable_cores();
+}
+
 class thread_pool {
  public:
-  explicit thread_pool(unsigned threads) : n_(threads == 0 ? default_threads() : threads) {
+  /// `threads` threads in all for parallel_for (the caller and threads - 1 workers; 0: the
+  /// cores of the machine); post() runs tasks on the threads - 1 workers. `spin`: whether
+  /// fork-join workers spin before they sleep (default: spinning_pays(threads)).
+  explicit thread_pool(unsigned threads, int spin = -1)
+      : n_(threads == 0 ? default_threads() : threads),
+        spin_limit_(spin < 0 ? (spinning_pays(n_) ? 20000 : 0) : (spin ? 20000 : 0)) {
     for (unsigned i = 1; i < n_; ++i) workers_.emplace_back([this] { work(); });
   }
   ~thread_pool() {
@@ -58,6 +113,8 @@ class thread_pool {
   thread_pool& operator=(const thread_pool&) = delete;
 
   unsigned size() const noexcept { return n_; }
+  /// Whether fork-join waits spin before they sleep.
+  bool spins() const noexcept { return spin_limit_ > 0; }
 
   static unsigned default_threads() {
     const unsigned h = std::thread::hardware_concurrency();
@@ -65,9 +122,8 @@ class thread_pool {
   }
 
   /// Calls fn(i) for every i in [0, n), spread over the pool; the calling thread works too.
-  /// Exceptions thrown by fn are not caught here: fn must catch its own (the loop does).
-  /// Threads spin briefly before they sleep, because the loop calls this twice per generation and
-  /// a sleeping thread takes tens of microseconds to wake.
+  /// Exceptions thrown by fn are not caught here: fn must catch its own (the loop does). Not to
+  /// be mixed with post() on one pool.
   void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) {
     if (n == 0) return;
     if (n_ == 1 || n == 1) {
@@ -86,7 +142,7 @@ class thread_pool {
     cv_.notify_all();
     run_chunks();
     for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-      if (spin < 20000) {
+      if (spin < spin_limit_) {
         pause();
       } else {
         std::unique_lock lk(m_);
@@ -94,6 +150,23 @@ class thread_pool {
       }
     }
     job_ = nullptr;
+  }
+
+  /// Queues a task for the worker threads (the pool must have at least 2 threads). Tasks must
+  /// catch their own exceptions.
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard lk(m_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+  /// Drops the tasks not yet started; returns how many.
+  std::size_t drop_queued() {
+    std::lock_guard lk(m_);
+    const std::size_t n = tasks_.size();
+    tasks_.clear();
+    return n;
   }
 
  private:
@@ -113,16 +186,27 @@ class thread_pool {
   void work() {
     std::size_t seen = 0;
     for (;;) {
-      // spin for a while, then sleep until the next job or the end
-      for (int spin = 0; epoch_.load(std::memory_order_acquire) == seen && !stop_.load(); ++spin) {
-        if (spin < 20000) {
-          pause();
-        } else {
-          std::unique_lock lk(m_);
-          cv_.wait(lk, [&] { return stop_.load() || epoch_.load() != seen; });
+      // a fork-join job: spin for a while (where it pays), then sleep until the next job, a
+      // task or the end
+      for (int spin = 0; spin < spin_limit_ && epoch_.load(std::memory_order_acquire) == seen &&
+                         !stop_.load(std::memory_order_relaxed);
+           ++spin)
+        pause();
+      std::function<void()> task;
+      {
+        std::unique_lock lk(m_);
+        cv_.wait(lk, [&] { return stop_.load() || epoch_.load() != seen || !tasks_.empty(); });
+        if (epoch_.load() == seen && !tasks_.empty()) {
+          task = std::move(tasks_.front());
+          tasks_.pop_front();
+        } else if (stop_.load() && epoch_.load() == seen) {
+          return;
         }
       }
-      if (stop_.load()) return;
+      if (task) {
+        task();
+        continue;
+      }
       seen = epoch_.load(std::memory_order_acquire);
       run_chunks();
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -133,11 +217,13 @@ class thread_pool {
   }
 
   unsigned n_;
+  int spin_limit_;
   std::vector<std::thread> workers_;
   std::mutex m_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(std::size_t)>* job_ = nullptr;
   std::size_t job_n_ = 0, chunk_ = 1;
+  std::deque<std::function<void()>> tasks_;
   std::atomic<std::size_t> epoch_{0};
   std::atomic<unsigned> pending_{0};
   std::atomic<std::size_t> next_{0};
