@@ -6,9 +6,11 @@
 // No thread spins while it waits. The worker threads sleep on a condition while they have no item;
 // each rank's main thread only talks to MPI, with non-blocking calls (results go out with
 // MPI_Isend, so a rank never sits in a busy-polling MPI_Send until rank 0 takes its message),
-// and sleeps between two polls (50 microseconds, doubling up to 2 ms while nothing happens, or
+// and sleeps between two polls (50 microseconds, doubling up to 10 ms while nothing happens, or
 // until one of its workers finishes). A rank keeps twice as many items in hand as it has threads,
-// so its threads never wait for rank 0's answer. quiet_barrier() and broadcast_status() are the
+// so its threads never wait for rank 0's answer; near the end rank 0 gives items only to ranks
+// with an idle thread, so that no item waits in a busy rank's queue while another rank idles.
+// quiet_barrier() and broadcast_status() are the
 // matching sleeping barrier and status broadcast for the end of a job (MPI's own blocking
 // collectives, and Open MPI's blocking calls in general, busy-poll). Use it only from code that
 // links MPI::MPI_CXX (CMake: OUROBOROS_WITH_MPI); nothing else in the library depends on MPI. With
@@ -325,6 +327,10 @@ inline std::vector<std::string> run_items(std::size_t n,
   detail::outbox out;
   detail::poll_pacer pace;
   int active = ranks - 1;  // worker ranks that have not said goodbye
+  // per rank: requests not yet answered, items assigned and not yet back
+  std::vector<std::size_t> asking(static_cast<std::size_t>(ranks), 0),
+      in_hand(static_cast<std::size_t>(ranks), 0);
+  const std::size_t all_threads = static_cast<std::size_t>(ranks) * threads;
   std::deque<std::pair<std::size_t, std::string>> arrived;
   for (;;) {
     bool busy = false;
@@ -336,6 +342,7 @@ inline std::vector<std::string> run_items(std::size_t n,
       switch (st.MPI_TAG) {
         case detail::t_result:
           arrived.emplace_back(static_cast<std::size_t>(detail::index_of(msg)), msg.substr(8));
+          --in_hand[static_cast<std::size_t>(st.MPI_SOURCE)];
           break;
         case detail::t_error:
           if (failure.empty()) failure = msg.substr(8);
@@ -343,13 +350,27 @@ inline std::vector<std::string> run_items(std::size_t n,
         case detail::t_bye:
           --active;
           break;
-        default:  // t_request: the next item, or stop
-          if (failure.empty() && !todo.empty()) {
-            out.send(detail::with_index(todo.front(), ""), st.MPI_SOURCE, detail::t_assign, c);
-            todo.pop_front();
-          } else {
-            out.send(failure, st.MPI_SOURCE, detail::t_stop, c);
-          }
+        default:  // t_request: answered below
+          ++asking[static_cast<std::size_t>(st.MPI_SOURCE)];
+      }
+    }
+    // Requests: an item while there are plenty; near the end only to a rank with an idle thread
+    // (an item waiting in a busy rank's queue could be the last to finish while others idle);
+    // once there is nothing left (or after a failure), stop.
+    for (int r = 1; r < ranks; ++r) {
+      auto& a = asking[static_cast<std::size_t>(r)];
+      auto& h = in_hand[static_cast<std::size_t>(r)];
+      while (a > 0) {
+        if (failure.empty() && !todo.empty()) {
+          if (todo.size() <= all_threads && h >= threads) break;  // later, when one finishes
+          out.send(detail::with_index(todo.front(), ""), r, detail::t_assign, c);
+          todo.pop_front();
+          ++h;
+        } else {
+          out.send(failure, r, detail::t_stop, c);
+        }
+        --a;
+        busy = true;
       }
     }
     std::string local_failure;

@@ -9,8 +9,10 @@
 // Waiting threads sleep. A fork-join worker spins briefly before it sleeps, because the loop calls
 // parallel_for twice per generation and a sleeping thread takes tens of microseconds to wake; it
 // does so only when it pays: when the process has the cores to itself (no other MPI rank on the
-// machine, no more threads than the cores it may run on). OUROBOROS_SPIN=0 or 1 overrides that.
-// Task workers never spin.
+// machine, no more threads than the cores it may run on), and while the waits end within the spin
+// (when other work shares the cores they outlast it, and the pool stops spinning for a while).
+// OUROBOROS_SPIN=0 or 1 overrides the first rule. Task workers never spin.
+// tests/benchmarks/bench_spin.sh measures both sides.
 #pragma once
 
 #include <sched.h>
@@ -141,8 +143,10 @@ class thread_pool {
     }
     cv_.notify_all();
     run_chunks();
-    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-      if (spin < spin_limit_) {
+    const int limit = spin_now_.load(std::memory_order_relaxed) ? spin_limit_ : 0;
+    int spun = 0;
+    for (; pending_.load(std::memory_order_acquire) != 0; ++spun) {
+      if (spun < limit) {
         pause();
       } else {
         std::unique_lock lk(m_);
@@ -150,6 +154,8 @@ class thread_pool {
       }
     }
     job_ = nullptr;
+    // a wait longer than a tenth of the spin means a thread was kept from its work
+    if (spin_limit_ > 0) adapt(limit > 0 && spun > limit / 10);
   }
 
   /// Queues a task for the worker threads (the pool must have at least 2 threads). Tasks must
@@ -170,6 +176,23 @@ class thread_pool {
   }
 
  private:
+  /// Spinning pays only while the other threads finish soon after the caller: when more than a
+  /// quarter of the last 32 waits were long (a tenth of the spin or more: the cores are shared
+  /// with other work, which keeps a thread from its chunk), the pool sleeps at once for the next
+  /// 512 calls, then tries again.
+  void adapt(bool spin_failed) {
+    if (off_for_ > 0) {
+      if (--off_for_ == 0) spin_now_.store(true, std::memory_order_relaxed), window_ = failed_ = 0;
+      return;
+    }
+    failed_ += spin_failed;
+    if (++window_ < 32) return;
+    if (failed_ > 8) {
+      spin_now_.store(false, std::memory_order_relaxed);
+      off_for_ = 512;
+    }
+    window_ = failed_ = 0;
+  }
   static void pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -188,7 +211,8 @@ class thread_pool {
     for (;;) {
       // a fork-join job: spin for a while (where it pays), then sleep until the next job, a
       // task or the end
-      for (int spin = 0; spin < spin_limit_ && epoch_.load(std::memory_order_acquire) == seen &&
+      const int limit = spin_now_.load(std::memory_order_relaxed) ? spin_limit_ : 0;
+      for (int spin = 0; spin < limit && epoch_.load(std::memory_order_acquire) == seen &&
                          !stop_.load(std::memory_order_relaxed);
            ++spin)
         pause();
@@ -218,6 +242,8 @@ class thread_pool {
 
   unsigned n_;
   int spin_limit_;
+  std::atomic<bool> spin_now_{true};  // see adapt()
+  int window_ = 0, failed_ = 0, off_for_ = 0;
   std::vector<std::thread> workers_;
   std::mutex m_;
   std::condition_variable cv_, done_cv_;
