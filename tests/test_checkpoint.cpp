@@ -15,6 +15,7 @@
 
 #include "ouroboros/checkpoint.hpp"
 #include "ouroboros/checkpoint_store.hpp"
+#include "ouroboros/io/item_journal.hpp"
 #include "ouroboros/io/read_file.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/loop.hpp"
@@ -547,4 +548,62 @@ TEST_CASE("input files: folders, sizes, gzip bombs", "[io][input]") {
   CHECK_THROWS_WITH(io::read_file((dir.path / "big").string(), 10),
                     Catch::Contains("100 bytes, more than the 10 allowed"));
   CHECK_THROWS_WITH(models::vae<float>::load(dir.path.string()), Catch::Contains("folder"));
+}
+
+TEST_CASE("item journal: appends, resumes, cuts a torn record, refuses another fingerprint",
+          "[io][resume][journal]") {
+  temp_folder dir("ouroboros_test_journal");
+  const auto file = dir.path / "sweep.ckpt";
+  {
+    io::item_journal j(file, "config A", false);
+    CHECK(j.loaded().empty());
+    j.save();  // nothing to save: no file yet
+    CHECK_FALSE(std::filesystem::exists(file));
+    j.add(3, "three");
+    j.add(0, std::string("zero\0bytes", 10));
+    j.save();
+    j.add(7, "");
+    j.save();
+  }
+  const auto size = std::filesystem::file_size(file);
+  {
+    // a save cut short by a crash: half a record at the end
+    std::ofstream(file, std::ios::app | std::ios::binary) << std::string(13, '\x01');
+    io::item_journal j(file, "config A", true);
+    REQUIRE(j.loaded().size() == 3);
+    CHECK(j.loaded().at(3) == "three");
+    CHECK(j.loaded().at(0) == std::string("zero\0bytes", 10));
+    CHECK(j.loaded().at(7).empty());
+    CHECK(std::filesystem::file_size(file) == size);  // the torn record was cut off
+    j.add(9, "nine");
+    j.save();
+  }
+  {
+    io::item_journal j(file, "config A", true);
+    CHECK(j.loaded().size() == 4);
+    CHECK(j.loaded().at(9) == "nine");
+    // a second journal on the same file is refused while this one lives
+    CHECK_THROWS_WITH(io::item_journal(file, "config A", true), Catch::Contains("in use"));
+  }
+  // a damaged record ends what is read: the records before it stay
+  {
+    std::string bytes = slurp(file);
+    bytes[bytes.size() - 12] ^= 0x40;  // inside the last record
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    io::item_journal j(file, "config A", true);
+    CHECK(j.loaded().size() == 3);
+    CHECK_FALSE(j.loaded().count(9));
+  }
+  CHECK_THROWS_AS(io::item_journal(file, "config B", true), config_error);
+  {
+    std::string bytes = slurp(file);
+    bytes[3] = 'X';  // the header
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    CHECK_THROWS_WITH(io::item_journal(file, "config A", true), Catch::Contains("damaged"));
+  }
+  {
+    io::item_journal j(file, "config A", false);  // without resume: the old file goes
+    CHECK(j.loaded().empty());
+    CHECK_FALSE(std::filesystem::exists(file));
+  }
 }
