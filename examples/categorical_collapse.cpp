@@ -89,6 +89,10 @@ int run_program(int argc, char** argv) {
   }
   double total = 0;
   for (double p : probs) total += p;
+  if (!std::isfinite(total))
+    examples::usage_error(app,
+                          "--probs: the values add up to more than a double holds; give "
+                          "relative weights of a smaller scale");
   if (probs.empty() || !(total > 0))
     examples::usage_error(app, "--probs: need at least one state with positive probability");
   for (double& p : probs) p /= total;

@@ -134,9 +134,29 @@ std::string name_at(const nlohmann::json& v, const std::string& where,
 
 sweep_config read_config(const std::string& path) {
   sweep_config c;
+  const std::string text = ouro::io::read_file(path, 1u << 26);
+  // nesting deeper than any configuration needs is refused before parsing: the parser and the
+  // messages that quote a value recurse once per level
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char ch : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (ch == '\\')
+        escaped = true;
+      else if (ch == '"')
+        in_string = false;
+      continue;
+    }
+    if (ch == '"') in_string = true;
+    if (ch == '[' || ch == '{') ++depth;
+    if (ch == ']' || ch == '}') --depth;
+    if (depth > 32) throw config_problem(fmt::format("{}: nested more than 32 levels deep", path));
+  }
   try {
-    c.source = nlohmann::json::parse(ouro::io::read_file(path, 1u << 26));
-  } catch (const nlohmann::json::parse_error& e) {
+    c.source = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse errors, numbers out of range
     throw config_problem(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
   const auto& j = c.source;
@@ -392,8 +412,10 @@ int run_program(int argc, char** argv) {
   double checkpoint_interval = 2;
   app.add_option("--config", config_path,
                  "The sweep's JSON file (see examples/collapse_sweep.json)")
+      ->check(examples::non_empty("FILE"))
       ->required();
   app.add_option("--out", out_dir, "Folder for the results files and the figure")
+      ->check(examples::non_empty("FOLDER"))
       ->capture_default_str();
   app.add_option("--threads", threads,
                  "Threads per process, each running its own work items (0: all cores; with "

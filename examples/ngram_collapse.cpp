@@ -137,6 +137,7 @@ int run_program(int argc, char** argv) {
                           "one run per value (comma-separated list; the paper: 0 and 0.1)",
                           ouro::real_range::closed(0, 1), /*distinct=*/true);
   app.add_option("--data", data, "Folder with brown.train.txt and brown.test.txt")
+      ->check(examples::non_empty("FOLDER"))
       ->capture_default_str();
   app.add_option("--order", order, "N of the n-gram model")
       ->check(examples::whole({1, ouro::models::ngram_lm::max_order}))
@@ -184,6 +185,12 @@ int run_program(int argc, char** argv) {
   if (decoding != "beam" && app.count("--beams"))
     examples::usage_error(
         app, "--beams: applies only to --decoding beam; this run has --decoding sample");
+  if (decoding == "beam")
+    for (const char* opt : {"--top-k", "--top-p", "--temperature"})
+      if (app.count(opt))
+        examples::usage_error(app, fmt::format("{}: applies only to --decoding sample; beam search "
+                                               "keeps the most likely continuations and ignores it",
+                                               opt));
   if (o.regime != "mix") fractions = {0.0};
   std::sort(o.samples.begin(), o.samples.end());
   o.samples.erase(std::unique(o.samples.begin(), o.samples.end()), o.samples.end());

@@ -21,8 +21,12 @@ int run_program(int argc, char** argv) {
       "ngram_score"};
   std::string train_file, test_file, smoothing = "mkn";
   std::size_t order = 3, min_count = 4;
-  app.add_option("--train", train_file, "Training text")->required();
-  app.add_option("--test", test_file, "Text to score")->required();
+  app.add_option("--train", train_file, "Training text")
+      ->required()
+      ->check(examples::non_empty("FILE"));
+  app.add_option("--test", test_file, "Text to score")
+      ->required()
+      ->check(examples::non_empty("FILE"));
   app.add_option("--order", order, "N of the n-gram model")
       ->check(examples::whole({1, ouro::models::ngram_lm::max_order}))
       ->capture_default_str();

@@ -99,9 +99,12 @@ int run_program(int argc, char** argv) {
       ->default_str("all");
   app.add_option("--data", data,
                  "Folder with mnist10k-images-idx3-ubyte and mnist10k-labels-idx1-ubyte")
+      ->check(examples::non_empty("FOLDER"))
       ->capture_default_str();
-  auto* im_opt = app.add_option("--images", images, "An IDX image file (instead of --data)");
-  auto* lb_opt = app.add_option("--labels", labels, "Its IDX label file");
+  auto* im_opt = app.add_option("--images", images, "An IDX image file (instead of --data)")
+                     ->check(examples::non_empty("FILE"));
+  auto* lb_opt =
+      app.add_option("--labels", labels, "Its IDX label file")->check(examples::non_empty("FILE"));
   im_opt->needs(lb_opt);
   lb_opt->needs(im_opt);
   app.add_option("--epochs", epochs, "Training epochs of every generation")
@@ -277,13 +280,14 @@ int run_program(int argc, char** argv) {
   for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
   if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
 
-  const auto summary = out / fmt::format("{}_summary.csv", kName);
+  // names relative to the output folder, where gnuplot runs (examples::render)
+  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
   const std::string gp = examples::panels_figure(
       fmt::format("set terminal pngcairo size 1600,450 noenhanced font ',10'\nset output '{}'\n"
                   "set datafile separator ','\nset grid\nset key right top\n"
                   "set xlabel 'generation'\nset multiplot layout 1,4 title 'VAE model collapse "
                   "on MNIST: mean over replicates with 95% band'\n",
-                  (out / "vae_metrics.png").string()),
+                  "vae_metrics.png"),
       summary, {}, res,
       {{"test_nelbo", "negative ELBO per real test digit"},
        {"latent_mean_std", "std of latent means (generation-0 encoder)"},

@@ -95,6 +95,21 @@ check vae_collapse --epochs --epochs 1.5
 check collapse_sweep --threads --config /dev/null --threads nan
 check collapse_sweep --checkpoint-interval --config /dev/null --checkpoint-interval inf
 
+# a line break in a value never splits the message; values that overflow or underflow
+check gaussian_collapse --generations --generations $'5\n'
+check gaussian_collapse --samples --samples $'20,\n30'
+check gaussian_collapse --real-fraction --regime mix --real-fraction 1e-400
+check categorical_collapse --probs --probs 1e308,1e308
+check vae_collapse --truncate --truncate 1e-400
+# empty paths name nothing
+check ngram_collapse --data --data ""
+check vae_collapse --images --images "" --labels ""
+check collapse_sweep --config --config ""
+# options beam search ignores
+for opt in --top-k --top-p --temperature; do
+  check ngram_collapse "$opt" --decoding beam "$opt" 0.5
+done
+
 # octal-looking values are decimal: --samples 010 is M = 10
 tried=$((tried + 1))
 if "$ex/gaussian_collapse" --samples 010 --generations 1 --replicates 2 --no-plot \
@@ -128,6 +143,8 @@ sweep '"samples"' "{$base, \"samples\": [], \"generations\": 2}"
 sweep '"replicates"' "{\"models\": [\"gaussian\"], \"regimes\": [\"replace\"], \"samples\": [20], \"replicates\": 0}"
 sweep '"real_fractions' "{$base, \"samples\": [20], \"real_fractions\": [0.1]}"
 sweep 'GB of memory' "{\"models\": [\"gaussian\"], \"regimes\": [\"replace\"], \"samples\": [4294967296], \"replicates\": 100000000, \"generations\": 1000}"
+sweep 'nested more than 32 levels' "{$base, \"samples\": [20], \"seed\": $(printf '[%.0s' $(seq 100000))$(printf ']%.0s' $(seq 100000))}"
+sweep "number overflow parsing '1e999'" "{\"models\": [\"gmm\"], \"regimes\": [\"replace\"], \"samples\": [20], \"gmm\": {\"components\": 1e999}}"
 sweep '"gmm.tol"' "{\"models\": [\"gmm\"], \"regimes\": [\"replace\"], \"samples\": [20], \"gmm\": {\"tol\": -1}}"
 
 echo "$((tried - failures)) passed, $failures failed"

@@ -77,6 +77,35 @@ else
   fail "collapse_sweep with links: exit $rc, target now: $(head -c 80 "$victim")"
 fi
 
+# a hard link planted at the partial CSV before a resume: refused, the other name's file untouched
+out=$work/hardlink
+"$ex/gaussian_collapse" --samples 20 --generations 40 --replicates 10 --no-plot \
+  --checkpoint-interval 0 --out "$out" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do [ -s "$out/gaussian_collapse.ckpt" ] && break; sleep 0.01; done
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ -f "$out/gaussian_collapse.csv.tmp" ]; then
+  head -c 100000 /dev/zero | tr '\0' 'v' >"$work/hard_victim"
+  rm -f "$out/gaussian_collapse.csv.tmp"
+  ln "$work/hard_victim" "$out/gaussian_collapse.csv.tmp"
+  before=$(md5sum <"$work/hard_victim")
+  "$ex/gaussian_collapse" --samples 20 --generations 40 --replicates 10 --no-plot \
+    --checkpoint-interval 0 --resume --out "$out" >/dev/null 2>"$work/hard.err"
+  rc=$?
+  if [ $rc -eq 1 ] && [ "$(md5sum <"$work/hard_victim")" = "$before" ]; then
+    pass "a hard link at the partial CSV on --resume: exit 1, $(grep -v 'elapsed, ETA' "$work/hard.err" | tail -1)"
+  else
+    fail "a hard link at the partial CSV on --resume: exit $rc, victim $([ "$(md5sum <"$work/hard_victim")" = "$before" ] && echo unchanged || echo CHANGED)"
+  fi
+else
+  pass "a hard link at the partial CSV: the run finished before it was stopped (not tried)"
+fi
+# figure scripts name their files relative to the output folder, whatever --out is
+for f in "$work"/links/gaussian_collapse.gp; do
+  if grep -q "$work" "$f"; then fail "$f names the output folder"; else pass "figure script names files relative to the folder"; fi
+done
+
 # 2. two runs in one folder, with and without checkpoints
 for ck in 0 1; do
   out=$work/two_runs_$ck
@@ -169,6 +198,7 @@ if "$ex/vae_collapse" --images "$work/rect-images" --labels "$work/rect-labels" 
 else
   fail "vae_collapse on 4 x 7-pixel images failed"
 fi
+status=2 one_line_exit1 "ngram_score --train ''" "--train" "$ex/ngram_score" --train "" --test x
 # custom_model: the common options, and ./results as a file
 cm=$work/custom
 mkdir -p "$cm"

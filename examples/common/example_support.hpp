@@ -56,6 +56,17 @@ struct common_options {
   bool skip_memory_check = false;
 };
 
+/// A CLI11 check of a path option: it must not be empty ("" would name no file, or the root).
+inline CLI::Validator non_empty(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& v) {
+        return v.empty()
+                   ? fmt::format("must name a {}, not ''", what == "FOLDER" ? "folder" : "file")
+                   : std::string();
+      },
+      what);
+}
+
 /// A CLI11 check of a whole-number option: decimal digits only, within `r` (see
 /// ouroboros/values.hpp); the value is passed on in plain decimal ("010" becomes 10).
 inline CLI::Validator whole(ouro::whole_range r) {
@@ -190,9 +201,7 @@ inline void add_common_options(CLI::App& app, common_options& o, const std::stri
       ->check(whole({0, 4096}))
       ->capture_default_str();
   app.add_option("--out", o.out, "Folder for the results files and figures")
-      ->check(CLI::Validator(
-          [](std::string& v) { return v.empty() ? std::string("must name a folder, not ''") : ""; },
-          "FOLDER"))
+      ->check(non_empty("FOLDER"))
       ->capture_default_str();
   app.add_flag("--quick", o.quick, "Small preset that finishes in seconds: " + quick);
   app.add_flag("--write-replicates", o.write_replicates,
@@ -608,7 +617,7 @@ inline void install_interrupt_handlers() {
 
 /// The options that change the results, one per line, as the fingerprint of a checkpoint: every
 /// option of the command line except those that do not (--threads, --out, --no-plot, the
-/// checkpoint settings).
+/// checkpoint settings, --skip-memory-check).
 inline std::string results_fingerprint(const CLI::App& app) {
   std::string fp, line;
   const std::string all = app.config_to_str(true, false);
@@ -619,7 +628,8 @@ inline std::string results_fingerprint(const CLI::App& app) {
     at = end + 1;
     bool skip = line.empty() || line[0] == '#';
     for (const char* k :
-         {"threads", "out", "no-plot", "checkpoint-every", "checkpoint-interval", "resume"})
+         {"threads", "out", "no-plot", "checkpoint-every", "checkpoint-interval", "resume",
+          "skip-memory-check"})
       skip = skip || line.rfind(std::string(k) + "=", 0) == 0;
     if (!skip) fp += line + "\n";
   }

@@ -30,8 +30,15 @@ inline std::string show(double v) {
 }
 /// The text of a refused value, quoted and cut to a readable length.
 inline std::string quote(std::string_view text) {
-  if (text.size() > 40) return fmt::format("'{}...'", text.substr(0, 40));
-  return fmt::format("'{}'", text);
+  std::string out = "'";
+  for (std::size_t i = 0; i < text.size() && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);  // a line break never splits the message
+    else
+      out += static_cast<char>(c);
+  }
+  return out + (text.size() > 40 ? "...'" : "'");
 }
 }  // namespace values_detail
 
@@ -142,6 +149,7 @@ inline parsed<double> parse_real(std::string_view text, real_range r = {}) {
   const double v = std::strtod(s.c_str(), &end);
   if (end != s.c_str() + s.size()) return refuse("");
   if (!std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1)) return refuse(" (too large)");
+  if (errno == ERANGE) return refuse(" (too small to be told from 0)");
   if (!r.contains(v)) return refuse("");
   return {v};
 }

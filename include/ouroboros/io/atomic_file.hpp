@@ -152,15 +152,17 @@ inline void write_file_atomic(const std::filesystem::path& path, std::string_vie
   t.commit();
 }
 
-/// Opens an existing regular file for reading and writing without following a link; -1 with
-/// errno set (ELOOP for a link, EISDIR/EINVAL for a folder or another kind of file) otherwise.
+/// Opens a regular file without following a symbolic link, and refuses one with other names (a
+/// hard link planted there would make a write reach another file); -1 with errno set otherwise
+/// (ELOOP for a symbolic link, EMLINK for a file with several names, EISDIR/EINVAL for a folder or
+/// another kind of file).
 inline int open_regular_nofollow(const std::filesystem::path& path, int flags) noexcept {
   const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
   if (fd < 0) return -1;
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
     ::close(fd);
-    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    errno = S_ISDIR(st.st_mode) ? EISDIR : S_ISREG(st.st_mode) ? EMLINK : EINVAL;
     return -1;
   }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);

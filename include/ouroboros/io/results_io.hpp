@@ -351,8 +351,11 @@ class tidy_csv_stream {
     const auto size = fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size)
                                                        : std::uint64_t{0};
     if (fd < 0 || size < length) {
-      const std::string why = fd < 0 ? fmt::format("cannot be opened ({})", std::strerror(errno))
-                                     : fmt::format("has {}", size);
+      const int e = errno;
+      const std::string why = fd >= 0       ? fmt::format("has {}", size)
+                              : e == EMLINK ? std::string("has other names, hard links (refused)")
+                              : e == ELOOP  ? std::string("is a symbolic link (refused)")
+                                           : fmt::format("cannot be opened ({})", std::strerror(e));
       if (fd >= 0) ::close(fd);
       throw data_error(
           fmt::format("cannot resume '{}': the checkpoint says it holds {} bytes, but it {}; "
