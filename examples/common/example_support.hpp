@@ -627,9 +627,8 @@ inline std::string results_fingerprint(const CLI::App& app) {
     line = all.substr(at, end - at);
     at = end + 1;
     bool skip = line.empty() || line[0] == '#';
-    for (const char* k :
-         {"threads", "out", "no-plot", "checkpoint-every", "checkpoint-interval", "resume",
-          "skip-memory-check"})
+    for (const char* k : {"threads", "out", "no-plot", "checkpoint-every", "checkpoint-interval",
+                          "resume", "skip-memory-check"})
       skip = skip || line.rfind(std::string(k) + "=", 0) == 0;
     if (!skip) fp += line + "\n";
   }
