@@ -2,7 +2,7 @@
 // sample sizes, R replicates each), run on one process or across MPI ranks (mpirun, srun) with the
 // same bytes in the results: the work is cut into blocks of replicates (ouroboros/sweep.hpp),
 // handed out by rank 0 (ouroboros/mpi.hpp) and merged into one run per grid cell. Writes one
-// results set (DESIGN.md section 4) and a summary figure. See docs/scaling.md.
+// results set (docs/reproducibility.md) and a summary figure. See docs/scaling.md.
 #include <sys/resource.h>
 
 #include <chrono>

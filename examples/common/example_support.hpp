@@ -1,4 +1,4 @@
-// What every example program shares: the common command line of DESIGN.md section 5, regime
+// What every example program shares: the common command line (README.md), regime
 // selection by name, progress on stderr, writing the results files and rendering figures.
 // This is example code, not part of the library: it prints, and it exits.
 #pragma once

@@ -164,6 +164,16 @@ class poll_pacer {
   long us_ = 50;
 };
 
+/// Waits for a non-blocking MPI call to complete, asleep between two tests.
+inline void wait_asleep(MPI_Request& req) {
+  poll_pacer pace;
+  for (int done = 0;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    std::this_thread::sleep_for(pace.idle());
+  }
+}
+
 /// Messages sent without blocking: each buffer stays alive until MPI is done with it.
 class outbox {
  public:
@@ -264,12 +274,7 @@ inline void worker(const std::function<std::string(std::size_t)>& work,
 inline void quiet_barrier(MPI_Comm c = MPI_COMM_WORLD) {
   MPI_Request req;
   MPI_Ibarrier(c, &req);
-  detail::poll_pacer pace;
-  for (int done = 0;;) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    std::this_thread::sleep_for(pace.idle());
-  }
+  detail::wait_asleep(req);
 }
 
 /// Rank 0's `status` on every rank (MPI_Ibcast polled with pauses: the other ranks sleep while
@@ -277,12 +282,8 @@ inline void quiet_barrier(MPI_Comm c = MPI_COMM_WORLD) {
 inline int broadcast_status(int status, MPI_Comm c = MPI_COMM_WORLD) {
   MPI_Request req;
   MPI_Ibcast(&status, 1, MPI_INT, 0, c, &req);
-  detail::poll_pacer pace;
-  for (int done = 0;;) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) return status;
-    std::this_thread::sleep_for(pace.idle());
-  }
+  detail::wait_asleep(req);
+  return status;
 }
 
 /// Runs `work(i)` for every item i in [0, n) once, somewhere among the ranks of `opt.comm`

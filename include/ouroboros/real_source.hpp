@@ -34,7 +34,7 @@ struct real_data {
 };
 
 /// A true distribution: generation 0 of each replicate is fitted on M_0 independent draws from it,
-/// so replicates differ from the first fit on (as in the Gaussian theory of DESIGN.md section 6).
+/// so replicates differ from the first fit on (as in the Gaussian theory of docs/theory.md).
 template <Distribution T>
 struct real_distribution {
   T truth;

@@ -1,5 +1,5 @@
 // Closed-form expectations for the 1-D Gaussian and the categorical (Wright-Fisher) collapse
-// (DESIGN.md section 6; derivations in docs/theory.md).
+// (derivations in docs/theory.md).
 //
 // Conventions: the truth is N(0, 1); every fit uses M samples; n >= 1 counts the fits, so n = 1 is
 // the model fitted on real data (generation 0) and generation g has n = g + 1. A function returns

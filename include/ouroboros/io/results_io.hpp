@@ -1,4 +1,4 @@
-// Writers for the results files of DESIGN.md section 4: <name>.json (summaries, configuration,
+// Writers for the results files of docs/reproducibility.md (the contract): <name>.json (summaries, configuration,
 // provenance, events), <name>_summary.csv and the tidy <name>.csv. Every file is written to a
 // temporary name in the same folder and renamed into place, so a reader never sees half a file.
 #pragma once
@@ -124,7 +124,7 @@ inline std::vector<std::pair<std::string, std::string>> build_provenance() {
   return {{"compiler", compiler}, {"build_type", build}, {"git", git}};
 }
 
-/// The JSON document of DESIGN.md section 4. `extra` is merged into the top level (for example
+/// The JSON document of the results contract (docs/reproducibility.md). `extra` is merged into the top level (for example
 /// a model's snapshots).
 inline nlohmann::json results_json(const results& r, const nlohmann::json& extra = nullptr) {
   nlohmann::json j;
