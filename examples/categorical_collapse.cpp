@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "common/example_support.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/categorical.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/core/stats.hpp"
+#include "ouroboros/core/theory.hpp"
 #include "ouroboros/models/categorical.hpp"
-#include "ouroboros/samplers.hpp"
-#include "ouroboros/stats.hpp"
-#include "ouroboros/theory.hpp"
+#include "ouroboros/models/metrics/categorical.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // collapse_sweep: a sweep of collapse experiments described by a JSON file (models x regimes x
 // sample sizes, R replicates each), run on one process or across MPI ranks (mpirun, srun) with the
-// same bytes in the results: the work is cut into blocks of replicates (ouroboros/sweep.hpp),
+// same bytes in the results: the work is cut into blocks of replicates (ouroboros/core/sweep.hpp),
 // handed out by rank 0 (ouroboros/mpi.hpp) and merged into one run per grid cell. Writes one
 // results set (docs/reproducibility.md) and a summary figure. See docs/scaling.md.
 #include <sys/resource.h>
@@ -22,18 +22,18 @@
 #include <nlohmann/json.hpp>
 
 #include "common/example_support.hpp"
-#include "ouroboros/checkpoint.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/core/sweep.hpp"
 #include "ouroboros/io/item_journal.hpp"
 #include "ouroboros/io/results_io.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/gaussian.hpp"
-#include "ouroboros/metrics/gmm.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/samplers.hpp"
-#include "ouroboros/sweep.hpp"
+#include "ouroboros/models/metrics/gaussian.hpp"
+#include "ouroboros/models/metrics/gmm.hpp"
 #ifdef OUROBOROS_WITH_MPI
 #include "ouroboros/mpi.hpp"
 #endif
@@ -76,7 +76,7 @@ struct cell {
   std::string label() const { return fmt::format("{},{},M={}", model, regime_label(), samples); }
 };
 
-/// The value at `key` of `j` as a whole number in `r` (ouroboros/values.hpp, the rules of the
+/// The value at `key` of `j` as a whole number in `r` (ouroboros/core/values.hpp, the rules of the
 /// command lines): a JSON integer, not 1.5, 1e30 or -1. `where` names the key in messages.
 std::uint64_t whole_at(const nlohmann::json& v, const std::string& where, ouro::whole_range r) {
   if (!v.is_number_unsigned()) {
@@ -314,8 +314,8 @@ ouro::run_result run_item(const sweep_config& cfg, const cell& c, const ouro::sw
                                 metrics::mean{}};
       return loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
     }
-    const models::gmm truth({1.0}, {0.0, 0.0}, {detail::sym_matrix::identity(2)});
-    models::em_fit<models::init::kmeans> fit;
+    const models::gmm truth({1.0}, {0.0, 0.0}, {ouro::matrix::identity(2)});
+    models::gmm_fitter<models::init::kmeans> fit;
     fit.components = cfg.gmm_components;
     fit.max_iter = cfg.gmm_max_iter;
     fit.tol = cfg.gmm_tol;

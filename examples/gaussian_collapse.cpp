@@ -1,7 +1,7 @@
 // gaussian_collapse: the 1-D Gaussian theorem of Shumailov et al. Each generation fits N(mu, s^2)
 // to M samples drawn from the previous generation's fit; generation 0 is fitted on M real draws
 // from N(0, 1). Monte Carlo over replicates is compared with the exact expectations of
-// ouroboros/theory.hpp (see docs/theory.md).
+// ouroboros/core/theory.hpp (see docs/theory.md).
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "common/example_support.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/gaussian.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/core/theory.hpp"
 #include "ouroboros/models/gaussian.hpp"
-#include "ouroboros/samplers.hpp"
-#include "ouroboros/theory.hpp"
+#include "ouroboros/models/metrics/gaussian.hpp"
 
 namespace {
 

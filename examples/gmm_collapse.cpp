@@ -10,18 +10,18 @@
 #include <vector>
 
 #include "common/example_support.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/generic.hpp"
-#include "ouroboros/metrics/gmm.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/metrics.hpp"
+#include "ouroboros/core/samplers.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
-#include "ouroboros/samplers.hpp"
+#include "ouroboros/models/metrics/gmm.hpp"
 
 namespace {
 
 constexpr const char* kName = "gmm_collapse";
 using ouro::models::gmm;
-using sym = ouro::detail::sym_matrix;
+using sym = ouro::matrix;
 
 gmm make_truth(const std::string& name) {
   if (name == "two")
@@ -218,7 +218,7 @@ int run_program(int argc, char** argv) {
   auto run_all = [&]<class Init>(Init) {
     examples::with_regime(o, [&](auto regime) {
       using namespace ouro;
-      models::em_fit<Init> fit{components, cov_type, reg_covar, tol, max_iter, n_init, Init{}};
+      models::gmm_fitter<Init> fit{components, cov_type, reg_covar, tol, max_iter, n_init, Init{}};
       auto loop = collapse_loop{fit,
                                 sample::density_truncation{truncate},
                                 regime,

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "common/example_support.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/ngram.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/real_source.hpp"
+#include "ouroboros/models/corpus.hpp"
+#include "ouroboros/models/metrics/ngram.hpp"
 #include "ouroboros/models/ngram.hpp"
 #include "ouroboros/models/ngram_decode.hpp"
-#include "ouroboros/real_source.hpp"
-#include "ouroboros/text/corpus.hpp"
 
 namespace {
 
@@ -260,7 +260,7 @@ int run_program(int argc, char** argv) {
   session.add_part(
       examples::collector_part("generated_perplexities", keep->kept, &kept_entry::perplexities));
 
-  ouro::models::ngram_fit fit;
+  ouro::models::ngram_fitter fit;
   fit.order = order;
   fit.vocab_size = vocab.size();
   fit.smoothing = smoothing_from(smoothing);

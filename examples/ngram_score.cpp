@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/example_support.hpp"
+#include "ouroboros/models/corpus.hpp"
 #include "ouroboros/models/ngram.hpp"
-#include "ouroboros/text/corpus.hpp"
 
 int run_program(int argc, char** argv) {
   CLI::App app{
@@ -42,7 +42,7 @@ int run_program(int argc, char** argv) {
     const auto train_text = ouro::text::read_sentences(train_file);
     const auto test_text = ouro::text::read_sentences(test_file);
     const auto vocab = ouro::text::vocabulary::build(train_text, min_count);
-    ouro::models::ngram_fit fit;
+    ouro::models::ngram_fitter fit;
     fit.order = order;
     fit.vocab_size = vocab.size();
     fit.smoothing = smoothing == "kn"      ? ouro::models::ngram_smoothing::kneser_ney

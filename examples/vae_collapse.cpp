@@ -21,12 +21,12 @@
 #pragma GCC diagnostic pop
 
 #include "common/example_support.hpp"
-#include "ouroboros/io/idx.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/vae.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/real_source.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/models/idx.hpp"
+#include "ouroboros/models/metrics/vae.hpp"
 #include "ouroboros/models/vae.hpp"
-#include "ouroboros/real_source.hpp"
-#include "ouroboros/samplers.hpp"
 
 namespace {
 
@@ -212,7 +212,7 @@ int run_program(int argc, char** argv) {
   const std::size_t rows = o.samples.size() * o.generations * o.replicates * 15;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
-  ouro::models::vae_fit<float> fit;
+  ouro::models::vae_fitter<float> fit;
   fit.shape = {D, hidden, latent};
   fit.epochs = epochs;
   fit.batch = batch;

@@ -10,7 +10,7 @@
 # Cases on the Brown corpus or the MNIST digits are skipped (with a note) when DATA_DIR lacks
 # them. The VAE case runs one replicate with one BLAS thread (BLAS sums depend on its threads).
 set -uo pipefail
-ex=$1 data=$2 work=$3 update=${4:-}
+ex=$1 data=$(cd "$2" 2>/dev/null && pwd || echo "$2") work=$3 update=${4:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 golden=$here/golden
 rm -rf "$work"
@@ -30,9 +30,11 @@ case_() {
     status=1
     return
   fi
-  # keep the numbers only: no images, checkpoints, locks or figure scripts
+  # keep the numbers only: no images, checkpoints, locks or figure scripts; the data folder is
+  # named DATA wherever it is
   find "$out" \( -name '*.png' -o -name '*.ckpt' -o -name '.ouroboros.lock' -o -name '*.gp' \
     -o -name '*.lock' \) -delete
+  find "$out" -type f -exec sed -i "s|$data|DATA|g" {} +
   ran=$((ran + 1))
   if [ "$update" = --update ]; then
     rm -rf "${golden:?}/$name"

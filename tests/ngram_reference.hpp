@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "ouroboros/text/corpus.hpp"
+#include "ouroboros/models/corpus.hpp"
 
 namespace ref {
 

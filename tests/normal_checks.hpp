@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "ouroboros/random.hpp"
+#include "ouroboros/core/random.hpp"
 
 /// Moments and a 40-bin chi-square test over [-4, 4] (plus two tail bins), bounds of 4 SE or
 /// the chi-square's upper 0.1% point: a wrong table, sign or tail would fail them.

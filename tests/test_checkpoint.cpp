@@ -13,24 +13,24 @@
 #include <string>
 #include <vector>
 
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/checkpoint_store.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/core/sweep.hpp"
+#include "ouroboros/io/checkpoint_store.hpp"
 #include "ouroboros/io/item_journal.hpp"
 #include "ouroboros/io/read_file.hpp"
 #include "ouroboros/io/results_io.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/gaussian.hpp"
-#include "ouroboros/metrics/gmm.hpp"
 #include "ouroboros/models/categorical.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
+#include "ouroboros/models/metrics/gaussian.hpp"
+#include "ouroboros/models/metrics/gmm.hpp"
 #include "ouroboros/models/mv_gaussian.hpp"
 #include "ouroboros/models/ngram.hpp"
 #include "ouroboros/models/vae.hpp"
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/samplers.hpp"
-#include "ouroboros/sweep.hpp"
 
 using namespace ouro;
 
@@ -110,12 +110,11 @@ TEST_CASE("checkpoints: Gaussian, multivariate Gaussian, categorical", "[checkpo
 
 TEST_CASE("checkpoints: Gaussian mixture with its EM report", "[checkpoint]") {
   default_rng g(3);
-  const models::gmm truth(
-      {0.3, 0.7}, {-2.0, 0.0, 2.0, 1.0},
-      {ouro::detail::sym_matrix::identity(2), ouro::detail::sym_matrix::identity(2)});
+  const models::gmm truth({0.3, 0.7}, {-2.0, 0.0, 2.0, 1.0},
+                          {ouro::matrix::identity(2), ouro::matrix::identity(2)});
   const auto x = truth.sample(400, g);
   event_log log;
-  const auto m = models::em_fit<>{}.fit(x, g, log);
+  const auto m = models::gmm_fitter<>{}.fit(x, g, log);
   same_after_round_trip(m);
   const auto back = from_checkpoint<models::gmm>(to_checkpoint(m), "t");
   CHECK(back.report().iterations == m.report().iterations);
@@ -134,7 +133,7 @@ TEST_CASE("checkpoints: n-gram model", "[checkpoint]") {
     c.add_sentence(s);
   }
   for (auto sm : {models::ngram_smoothing::modified_kneser_ney, models::ngram_smoothing::add_k}) {
-    models::ngram_fit f;
+    models::ngram_fitter f;
     f.order = 3;
     f.vocab_size = 23;
     f.smoothing = sm;
@@ -153,7 +152,7 @@ TEST_CASE("checkpoints: VAE", "[checkpoint]") {
   same_after_round_trip(m);
   refuses_damage<models::vae<float>>(to_checkpoint(m));
   CHECK_THROWS_WITH(from_checkpoint<models::vae<double>>(to_checkpoint(m), "t"),
-                    Catch::Contains("another scalar type"));
+                    Catch::Contains("t: holds 4-byte scalars"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,11 +283,11 @@ TEST_CASE("resume: a Gaussian mixture run with warm starts", "[checkpoint][resum
   opt.samples = schedule::constant{40};
   opt.seed = 3;
   opt.keep = keep_values::all;
-  models::em_fit<models::init::kmeans> fit;
+  models::gmm_fitter<models::init::kmeans> fit;
   fit.components = 2;
   auto loop = collapse_loop{fit, sample::ancestral{}, regime::replace{}, metrics::total_variance{},
                             metrics::l2_distance_to_first{}};
-  const models::gmm truth({1.0}, {0.0, 0.0}, {detail::sym_matrix::identity(2)});
+  const models::gmm truth({1.0}, {0.0, 0.0}, {ouro::matrix::identity(2)});
   const auto src = from_truth(truth);
   same_results(loop.run(src, opt), run_interrupted(loop, src, opt, file.path, {1, 6}));
 }

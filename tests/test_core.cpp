@@ -13,16 +13,16 @@
 #include <sstream>
 
 #include "normal_checks.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/metrics.hpp"
+#include "ouroboros/core/random.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/core/stats.hpp"
+#include "ouroboros/core/values.hpp"
 #include "ouroboros/io/results_io.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/gaussian.hpp"
-#include "ouroboros/metrics/generic.hpp"
 #include "ouroboros/models/gaussian.hpp"
-#include "ouroboros/random.hpp"
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/samplers.hpp"
-#include "ouroboros/stats.hpp"
-#include "ouroboros/values.hpp"
+#include "ouroboros/models/metrics/gaussian.hpp"
 
 using namespace ouro;
 

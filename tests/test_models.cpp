@@ -5,20 +5,21 @@
 #include <cmath>
 #include <numbers>
 #include <numeric>
+#include <random>
 
-#include "ouroboros/dataset_xtensor.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/categorical.hpp"
-#include "ouroboros/metrics/gaussian.hpp"
-#include "ouroboros/metrics/generic.hpp"
-#include "ouroboros/metrics/mv_gaussian.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/metrics.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/core/theory.hpp"
 #include "ouroboros/models/categorical.hpp"
+#include "ouroboros/models/dataset_xtensor.hpp"
 #include "ouroboros/models/gaussian.hpp"
+#include "ouroboros/models/metrics/categorical.hpp"
+#include "ouroboros/models/metrics/gaussian.hpp"
+#include "ouroboros/models/metrics/mv_gaussian.hpp"
 #include "ouroboros/models/mv_gaussian.hpp"
 #include "ouroboros/ouroboros.hpp"  // the whole public API must compile on its own
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/samplers.hpp"
-#include "ouroboros/theory.hpp"
 
 using namespace ouro;
 
@@ -332,4 +333,112 @@ TEST_CASE("property: the categorical model survives degenerate data without NaN"
                             metrics::support_size{}};
   no_nan_in_run(loop, std::vector<std::uint32_t>(30, 2), "all equal");
   no_nan_in_run(loop, std::vector<std::uint32_t>{4}, "a single point");
+}
+
+// Every reference model, fitter and sampler takes any std::uniform_random_bit_generator: the
+// library's engine, a 64-bit and a 32-bit standard engine. Each draws the same values from the
+// same engine state, and the metrics compute on what they produced.
+namespace {
+text::corpus small_corpus(std::uint64_t seed) {
+  default_rng g(seed);
+  text::corpus c;
+  std::vector<text::word_id> s;
+  for (int i = 0; i < 300; ++i) {
+    s.clear();
+    const std::size_t len = 1 + uniform_index(g, 8);
+    for (std::size_t t = 0; t < len; ++t)
+      s.push_back(static_cast<text::word_id>(3 + uniform_index(g, 20)));
+    c.add_sentence(s);
+  }
+  return c;
+}
+template <class G, class F>
+void twice_the_same(F f) {  // f(G&) from two engines in the same state gives the same result
+  G a(17), b(17);
+  const bool same = f(a) == f(b);
+  CHECK(same);
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard engine",
+                   "[models][engine]", default_rng, std::mt19937_64, std::mt19937) {
+  using G = TestType;
+  G g(5);
+  event_log log;
+  // 1-D Gaussian, its fitters, the core samplers and metrics
+  const models::gaussian truth{1.0, 4.0};
+  const auto x = truth.sample(200, g);
+  const auto gm = models::gaussian_fitter<models::unbiased>{}.fit(x, g, log);
+  CHECK(std::abs(gm.mean() - 1.0) < 6 * 2.0 / std::sqrt(200.0));
+  CHECK(models::gaussian_fitter<models::mle>{}.fit(x, g, log).variance() > 0);
+  CHECK(sample::ancestral{}(gm, 10, g).size() == 10);
+  const auto kept = sample::rejection{[](double v) { return v > 0; }}(gm, 50, g, log);
+  CHECK(std::all_of(kept.begin(), kept.end(), [](double v) { return v > 0; }));
+  twice_the_same<G>([&](G& e) { return truth.sample(50, e); });
+  lazy_stream ms(1, 2);
+  const generation_context<models::gaussian> gc{gm, gm, x, x, 0, 0, ms};
+  CHECK(metrics::variance{}(gc) == gm.variance());
+  CHECK(std::isfinite(metrics::kl_to_truth{1.0, 4.0}(gc)));
+  CHECK(std::isfinite(metrics::heldout_loglik<std::vector<double>>{truth.sample(100, g)}(gc)));
+
+  // categorical
+  const models::categorical cat({0.5, 0.3, 0.2});
+  const auto cx = cat.sample(300, g);
+  const auto cm = models::categorical_fitter{}.fit(cx, g, log);
+  CHECK(cm.states() == 3);
+  twice_the_same<G>([&](G& e) { return cat.sample(50, e); });
+  lazy_stream cs(1, 2);
+  CHECK(metrics::support_size{}({cm, cm, cx, cx, 0, 0, cs}) == 3);
+
+  // multivariate Gaussian
+  const models::mv_gaussian mv{{1.0, -2.0}, {{2.0, 0.6}, {0.6, 1.0}}};
+  const auto mx = mv.sample(300, g);
+  const auto mm = models::mv_gaussian_fitter<models::mle>{}.fit(mx, g, log);
+  CHECK(std::abs(mm.mean()[0] - 1.0) < 0.5);
+  twice_the_same<G>([&](G& e) { return mv.sample(20, e); });
+
+  // Gaussian mixture: the three EM initialisations, a warm start
+  const models::gmm mix({0.5, 0.5}, {-3.0, 0.0, 3.0, 0.0},
+                        {ouro::matrix::identity(2), ouro::matrix::identity(2)});
+  const auto gx = mix.sample(500, g);
+  const auto km = models::gmm_fitter<>{.components = 2}.fit(gx, g, log);
+  const auto rr =
+      models::gmm_fitter<models::init::random_responsibilities>{.components = 2}.fit(gx, g, log);
+  const auto ws = models::gmm_fitter<models::init::warm_start>{.components = 2}.fit(gx, km, g, log);
+  for (const auto* m : {&km, &ws}) CHECK(std::abs(std::abs(m->means()[0]) - 3.0) < 0.5);
+  // random responsibilities start both components near the centre: EM may stay near the saddle
+  CHECK(std::isfinite(rr.report().lower_bound));
+  CHECK(sample::density_truncation{0.1, 256}(mix, 40, g, log).shape()[0] == 40);
+  twice_the_same<G>([&](G& e) {
+    const auto s = mix.sample(30, e);
+    return std::vector<double>(s.begin(), s.end());
+  });
+
+  // n-gram language model and its decoders (sampling, top-p, beam)
+  const auto corpus = small_corpus(3);
+  models::ngram_fitter nf;
+  nf.order = 3;
+  nf.vocab_size = 23;
+  const auto lm = nf.fit(corpus, g, log);
+  CHECK(lm.sample(20, g).sentences() == 20);
+  sample::ngram_text plain, nucleus, beam;
+  nucleus.decoding.top_p = 0.9;
+  beam.decoding.how = models::ngram_decoding::method::beam;
+  beam.decoding.beams = 3;
+  for (const auto* s : {&plain, &nucleus, &beam}) CHECK((*s)(lm, 10, g, log).sentences() == 10);
+  twice_the_same<G>([&](G& e) { return lm.sample(10, e).token_count(); });
+
+  // VAE: a tiny network, one epoch
+  models::vae_fitter<float> vf;
+  vf.shape = {16, 8, 2};
+  vf.epochs = 1;
+  vf.batch = 16;
+  xt::xtensor<float, 2> img = xt::zeros<float>({64, 16});
+  for (std::size_t i = 0; i < img.size(); ++i) img.data()[i] = static_cast<float>(uniform01(g));
+  const auto vae = vf.fit(img, g, log);
+  CHECK(vae.sample(5, g).shape()[0] == 5);
+  twice_the_same<G>([&](G& e) {
+    const auto s = vae.sample(3, e);
+    return std::vector<float>(s.begin(), s.end());
+  });
 }

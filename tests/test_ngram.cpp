@@ -15,7 +15,7 @@
 #include "ouroboros/models/ngram_decode.hpp"
 
 using namespace ouro;
-using models::ngram_fit;
+using models::ngram_fitter;
 using models::ngram_lm;
 using models::ngram_smoothing;
 using text::word_id;
@@ -85,7 +85,7 @@ std::size_t check_nucleus(models::ngram_generator& gen, const word_id* ctx,
 
 ngram_lm fit(const text::corpus& c, std::size_t order, std::size_t V,
              ngram_smoothing sm = ngram_smoothing::modified_kneser_ney) {
-  ngram_fit f;
+  ngram_fitter f;
   f.order = order;
   f.vocab_size = V;
   f.smoothing = sm;
@@ -157,7 +157,7 @@ TEST_CASE("modified Kneser-Ney by hand: a bigram model on four sentences", "[ngr
   c.add_sentence(std::vector<word_id>{3, 4});
   c.add_sentence(std::vector<word_id>{4, 3});
   c.add_sentence(std::vector<word_id>{3});
-  ngram_fit f;
+  ngram_fitter f;
   f.order = 2;
   f.vocab_size = 5;
   event_log log;
@@ -459,7 +459,7 @@ TEST_CASE("degenerate corpora give events and finite numbers, never NaN", "[ngra
   test.add_sentence(std::vector<word_id>{});
   SECTION("empty corpus: a uniform model") {
     event_log log;
-    ngram_fit f;
+    ngram_fitter f;
     f.vocab_size = V;
     const auto m = f.fit(text::corpus{}, log);
     CHECK_THAT(log.entries().at(0).what, Catch::Contains("empty"));
@@ -478,7 +478,7 @@ TEST_CASE("degenerate corpora give events and finite numbers, never NaN", "[ngra
       for (const auto& s : sents) c.add_sentence(s);
       for (auto sm : {ngram_smoothing::modified_kneser_ney, ngram_smoothing::kneser_ney}) {
         event_log log;
-        ngram_fit f;
+        ngram_fitter f;
         f.vocab_size = V;
         f.smoothing = sm;
         f.max_sentence_length = 200;
@@ -518,7 +518,7 @@ TEST_CASE("degenerate corpora give events and finite numbers, never NaN", "[ngra
     // found by the text fuzzer: "<s>" alone made the fitter refuse a vocabulary of 3
     const auto v = text::vocabulary::build(text::sentences{{"<s>"}}, 1);
     REQUIRE(v.size() == 3);
-    ngram_fit f;
+    ngram_fitter f;
     f.vocab_size = v.size();
     event_log log;
     const auto m = f.fit(v.encode(text::sentences{{"<s>"}, {"</s>", "<s>"}}), log);
@@ -527,7 +527,7 @@ TEST_CASE("degenerate corpora give events and finite numbers, never NaN", "[ngra
     CHECK(m.sample(4, g).sentences() == 4);
   }
   SECTION("bad input is refused") {
-    ngram_fit f;
+    ngram_fitter f;
     f.vocab_size = V;
     event_log log;
     text::corpus c;

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "normal_checks.hpp"
+#include "ouroboros/core/random.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
-#include "ouroboros/random.hpp"
 
 #if !defined(__AVX512F__) || !defined(__AVX512DQ__)
 #error "test_simd must be compiled with AVX-512F and AVX-512DQ enabled"
@@ -57,7 +57,7 @@ TEST_CASE("AVX-512 mixture log-densities match a direct computation", "[simd][gm
     default_rng g(d);
     std::vector<double> w{0.3, 0.7}, mu(2 * d);
     fill_normal(g, std::span<double>(mu), 0.0, 2.0);
-    std::vector<ouro::detail::sym_matrix> cov(2, ouro::detail::sym_matrix(d));
+    std::vector<ouro::matrix> cov(2, ouro::matrix(d));
     for (auto& S : cov) {  // A A' + I: positive definite with correlations
       std::vector<double> a(d * d);
       fill_normal(g, std::span<double>(a), 0.0, 0.5);

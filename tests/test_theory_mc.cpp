@@ -8,14 +8,14 @@
 #include <cmath>
 #include <string>
 
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/categorical.hpp"
-#include "ouroboros/metrics/gaussian.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/core/theory.hpp"
 #include "ouroboros/models/categorical.hpp"
 #include "ouroboros/models/gaussian.hpp"
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/samplers.hpp"
-#include "ouroboros/theory.hpp"
+#include "ouroboros/models/metrics/categorical.hpp"
+#include "ouroboros/models/metrics/gaussian.hpp"
 
 using namespace ouro;
 

@@ -8,13 +8,13 @@
 #include <limits>
 #include <string>
 
-#include "ouroboros/io/idx.hpp"
-#include "ouroboros/metrics/vae.hpp"
+#include "ouroboros/models/idx.hpp"
+#include "ouroboros/models/metrics/vae.hpp"
 #include "ouroboros/models/vae.hpp"
 
 using namespace ouro;
 using models::vae;
-using models::vae_fit;
+using models::vae_fitter;
 using models::vae_shape;
 
 namespace {
@@ -107,7 +107,7 @@ TEST_CASE("VAE training lowers the negative ELBO; same seed, same weights", "[va
       x(r, i) =
           static_cast<float>(std::clamp((on ? 0.9 : 0.1) + 0.05 * standard_normal(g), 0.0, 1.0));
     }
-  vae_fit<float> f;
+  vae_fitter<float> f;
   f.shape = s;
   f.epochs = 30;
   f.batch = 32;
@@ -296,7 +296,7 @@ TEST_CASE("MNIST: the split, and the k-NN classifier of the class metrics", "[va
 
 TEST_CASE("VAE on degenerate data: empty, all-black, a single image", "[vae][degenerate]") {
   const vae_shape s{16, 8, 2};
-  vae_fit<float> f;
+  vae_fitter<float> f;
   f.shape = s;
   f.epochs = 20;
   f.batch = 4;

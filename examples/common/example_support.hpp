@@ -25,13 +25,13 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "ouroboros/checkpoint_store.hpp"
-#include "ouroboros/detail/simd.hpp"
+#include "ouroboros/core/detail/simd.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/values.hpp"
+#include "ouroboros/io/checkpoint_store.hpp"
 #include "ouroboros/io/read_file.hpp"
 #include "ouroboros/io/results_io.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/values.hpp"
 
 namespace examples {
 
@@ -68,7 +68,7 @@ inline CLI::Validator non_empty(const std::string& what) {
 }
 
 /// A CLI11 check of a whole-number option: decimal digits only, within `r` (see
-/// ouroboros/values.hpp); the value is passed on in plain decimal ("010" becomes 10).
+/// ouroboros/core/values.hpp); the value is passed on in plain decimal ("010" becomes 10).
 inline CLI::Validator whole(ouro::whole_range r) {
   return CLI::Validator(
       [r](std::string& s) -> std::string {
@@ -158,7 +158,7 @@ inline unsigned effective_threads(unsigned requested) {
 }
 
 /// Registers the common options. The defaults in `o` are shown in --help; `quick` describes the
-/// --quick preset. Every value is checked strictly (ouroboros/values.hpp): whole numbers are
+/// --quick preset. Every value is checked strictly (ouroboros/core/values.hpp): whole numbers are
 /// decimal, NaN and infinities are refused, and an option that the chosen regime ignores is
 /// refused.
 inline void add_common_options(CLI::App& app, common_options& o, const std::string& quick) {

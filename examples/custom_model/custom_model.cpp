@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include <ouroboros/core/loop.hpp>
+#include <ouroboros/core/regimes.hpp>
+#include <ouroboros/core/samplers.hpp>
+#include <ouroboros/core/values.hpp>
 #include <ouroboros/io/atomic_file.hpp>
 #include <ouroboros/io/results_io.hpp>
-#include <ouroboros/loop.hpp>
-#include <ouroboros/regimes.hpp>
-#include <ouroboros/samplers.hpp>
-#include <ouroboros/values.hpp>
 
 // 1. The model: a dataset type, sample(n, rng) and log_likelihood(data).
 struct poisson {
@@ -55,7 +55,7 @@ struct collapsed {
   double operator()(const ouro::generation_context<poisson>& c) const { return c.model.rate == 0; }
 };
 
-// 4. The command line: a few common options, each value checked (ouroboros/values.hpp).
+// 4. The command line: a few common options, each value checked (ouroboros/core/values.hpp).
 struct options {
   std::uint64_t samples = 20, generations = 200, replicates = 500, seed = 7, threads = 0;
   std::string out = "results";

@@ -14,8 +14,8 @@
 // matching sleeping barrier and status broadcast for the end of a job (MPI's own blocking
 // collectives, and Open MPI's blocking calls in general, busy-poll). Use it only from code that
 // links MPI::MPI_CXX (CMake: OUROBOROS_WITH_MPI); nothing else in the library depends on MPI. With
-// ouroboros/sweep.hpp and the streams of the loop, a sweep gives the same bytes for any number of
-// ranks and threads. See docs/scaling.md.
+// ouroboros/core/sweep.hpp and the streams of the loop, a sweep gives the same bytes for any number
+// of ranks and threads. See docs/scaling.md.
 //
 //   ouro::mpi::environment env(argc, argv);              // MPI_Init_thread, MPI_Finalize
 //   auto results = ouro::mpi::run_items(items.size(), [&](std::size_t i) {
@@ -48,8 +48,8 @@
 
 #include <fmt/format.h>
 
-#include "ouroboros/errors.hpp"
-#include "ouroboros/sweep.hpp"
+#include "ouroboros/core/errors.hpp"
+#include "ouroboros/core/sweep.hpp"
 
 namespace ouro::mpi {
 

@@ -1,16 +1,16 @@
 // Benchmark: the 1-D Gaussian collapse loop (unbiased estimator, replace regime), the workload of
-// ../shared/peers/gauss1d_numpy.py: R replicates x M samples x G generations normal draws.
+// tests/benchmarks/peers/gauss1d_numpy.py: R replicates x M samples x G generations normal draws.
 // Prints one JSON line. Run it beside the numpy peer with the same workload and compare
 // samples_per_second (see docs/reproducibility.md, "Benchmarks").
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "ouroboros/loop.hpp"
-#include "ouroboros/metrics/gaussian.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/samplers.hpp"
 #include "ouroboros/models/gaussian.hpp"
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/samplers.hpp"
+#include "ouroboros/models/metrics/gaussian.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_gaussian_collapse: speed of the 1-D Gaussian collapse loop"};

@@ -1,7 +1,7 @@
 // Benchmark: fixed-iteration EM for a K-component, full-covariance Gaussian mixture on N points in
-// D dimensions, the workload of `../shared/peers/gmm_sklearn.py em` (K clusters with means drawn
-// from N(0, 5^2 I), unit covariances; EM started from weights 1/K, the true means plus N(0, 1)
-// noise and identity covariances; tol 0). Prints one JSON line with seconds_per_iteration.
+// D dimensions, the workload of `tests/benchmarks/peers/gmm_sklearn.py em` (K clusters with means
+// drawn from N(0, 5^2 I), unit covariances; EM started from weights 1/K, the true means plus
+// N(0, 1) noise and identity covariances; tol 0). Prints one JSON line with seconds_per_iteration.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   using namespace ouro;
-  using sym = ouro::detail::sym_matrix;
+  using sym = ouro::matrix;
   default_rng g(7);
   std::vector<double> true_mu(K * D), init_mu(K * D);
   fill_normal(g, std::span<double>(true_mu), 0.0, 5.0);
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
                           std::vector<sym>(K, sym::identity(D)));
   const auto resp = start.responsibilities(x);
 
-  models::em_fit<> fit;
+  models::gmm_fitter<> fit;
   fit.components = K;
   fit.reg_covar = 1e-6;
   fit.tol = 0.0;

@@ -9,8 +9,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "ouroboros/models/corpus.hpp"
 #include "ouroboros/models/ngram.hpp"
-#include "ouroboros/text/corpus.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_ngram: training, sampling and scoring times of the n-gram model"};
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     nlohmann::json out{{"train_words", train.token_count()}, {"vocabulary", vocab.size()}};
     models::ngram_lm m3;
     for (std::size_t order : {3, 5}) {
-      models::ngram_fit fit;
+      models::ngram_fitter fit;
       fit.order = order;
       fit.vocab_size = vocab.size();
       event_log log;

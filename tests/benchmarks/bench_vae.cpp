@@ -1,8 +1,9 @@
 // Benchmark: training the classic MNIST VAE (784-400-20, Adam 1e-3, batch 128) on the 10,000
-// digits of scripts/fetch_data.sh mnist DIR, as ../shared/peers/vae_torch.py --G 0 does. Prints
-// one JSON line: seconds_per_epoch (median over the epochs), the GEMM work per epoch and the rate
-// achieved (gflops), the single-precision GEMM peak measured here with the same BLAS threads
-// (sgemm_peak_gflops), and the negative ELBO per digit after training (one z per digit).
+// digits of scripts/fetch_data.sh mnist DIR, as tests/benchmarks/peers/vae_torch.py --G 0 does
+// (tests/benchmarks/vae_vs_torch.sh runs both). Prints one JSON line: seconds_per_epoch (median
+// over the epochs), the GEMM work per epoch and the rate achieved (gflops), the single-precision
+// GEMM peak measured here with the same BLAS threads (sgemm_peak_gflops), and the negative ELBO
+// per digit after training (one z per digit).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -10,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "ouroboros/io/idx.hpp"
+#include "ouroboros/models/idx.hpp"
 #include "ouroboros/models/vae.hpp"
 
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
     const double flops = per_row * static_cast<double>(n);
     std::vector<double> times;
     auto last = clock::now();
-    models::vae_fit<float> fit;
+    models::vae_fitter<float> fit;
     fit.shape = {D, hidden, latent};
     fit.epochs = epochs;
     fit.batch = batch;

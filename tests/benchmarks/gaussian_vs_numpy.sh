@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of the 1-D Gaussian collapse loop against the numpy peer
-# (../shared/peers/gauss1d_numpy.py), same workload, one after the other in one run.
+# (tests/benchmarks/peers/gauss1d_numpy.py), same workload, one after the other in one run.
 # Usage: tests/benchmarks/gaussian_vs_numpy.sh [BUILD_DIR] [R M G]
 # Needs the peer's Debian packages: apt-get install python3-numpy python3-scipy
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-$root/build/test}
 R=${2:-10000} M=${3:-100} G=${4:-2000}
-peer=$root/../shared/peers/gauss1d_numpy.py
+peer=$root/tests/benchmarks/peers/gauss1d_numpy.py
 bench=$build/tests/benchmarks/bench_gaussian_collapse
 [ -x "$bench" ] || { echo "build the benchmarks first (scripts/test.sh)" >&2; exit 1; }
 [ -f "$peer" ] || { echo "peer not found: $peer" >&2; exit 1; }

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gmm_parity_runner: %s is truncated\n", argv[1]);
     return 1;
   }
-  ouro::models::em_fit<> fit;
+  ouro::models::gmm_fitter<> fit;
   fit.components = K;
   fit.tol = 0.0;
   fit.max_iter = std::stoul(argv[2]);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks of the GMM code against scikit-learn (../shared/peers/gmm_sklearn.py),
-# one after the other in one run: seconds per EM iteration on two workloads, and seconds per
-# generation of the paper's experiment (one replicate, one thread).
+# Side-by-side benchmarks of the GMM code against scikit-learn
+# (tests/benchmarks/peers/gmm_sklearn.py), one after the other in one run: seconds per EM
+# iteration on two workloads, and seconds per generation of the paper's experiment (one replicate,
+# one thread).
 # Usage: tests/benchmarks/gmm_vs_sklearn.sh [BUILD_DIR] [GENERATIONS] [MORE_BUILD_DIRS...]
 # (the experiment is also timed with the gmm_collapse of every further build directory, e.g. one
 # configured with -DOUROBOROS_NATIVE=ON, in the same run)
@@ -13,7 +14,7 @@ build=${1:-$root/build/test}
 G=${2:-2000}
 shift $(( $# > 2 ? 2 : $# ))
 more=("$@")
-peer=$root/../shared/peers/gmm_sklearn.py
+peer=$root/tests/benchmarks/peers/gmm_sklearn.py
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 py() { /usr/bin/python3 "$@"; }

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "ouroboros/loop.hpp"
-#include "ouroboros/regimes.hpp"
-#include "ouroboros/samplers.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/samplers.hpp"
 
 struct good_model {
   using dataset_type = std::vector<double>;

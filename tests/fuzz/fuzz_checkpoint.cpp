@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ouroboros/checkpoint.hpp"
+#include "ouroboros/core/checkpoint.hpp"
 #include "ouroboros/models/categorical.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/gmm.hpp"

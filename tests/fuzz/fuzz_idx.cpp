@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "ouroboros/io/idx.hpp"
+#include "ouroboros/models/idx.hpp"
 
 // tests/test_fuzz_regressions.cpp includes this file with another entry name and replays the
 // corpus through it in the ordinary test run.

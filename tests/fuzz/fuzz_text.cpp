@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "ouroboros/models/corpus.hpp"
 #include "ouroboros/models/ngram.hpp"
-#include "ouroboros/text/corpus.hpp"
 
 // tests/test_fuzz_regressions.cpp includes this file with another entry name and replays the
 // corpus through it in the ordinary test run.
@@ -25,7 +25,7 @@ extern "C" int OUROBOROS_FUZZ_ENTRY(const std::uint8_t* data, std::size_t size) 
   }
   const auto v = ouro::text::vocabulary::build(s, 1);
   const auto c = v.encode(s);
-  ouro::models::ngram_fit f;
+  ouro::models::ngram_fitter f;
   f.order = 3;
   f.vocab_size = v.size();
   f.max_sentence_length = 50;

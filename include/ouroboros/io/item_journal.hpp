@@ -31,7 +31,7 @@
 
 #include <fmt/format.h>
 
-#include "ouroboros/errors.hpp"
+#include "ouroboros/core/errors.hpp"
 #include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/io/read_file.hpp"
 

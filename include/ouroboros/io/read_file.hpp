@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "ouroboros/errors.hpp"
+#include "ouroboros/core/errors.hpp"
 
 namespace ouro::io {
 

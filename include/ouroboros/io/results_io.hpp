@@ -1,6 +1,7 @@
-// Writers for the results files of docs/reproducibility.md (the contract): <name>.json (summaries, configuration,
-// provenance, events), <name>_summary.csv and the tidy <name>.csv. Every file is written to a
-// temporary name in the same folder and renamed into place, so a reader never sees half a file.
+// Writers for the results files of docs/reproducibility.md (the contract): <name>.json (summaries,
+// configuration, provenance, events), <name>_summary.csv and the tidy <name>.csv. Every file is
+// written to a temporary name in the same folder and renamed into place, so a reader never sees
+// half a file.
 #pragma once
 
 #include <sys/stat.h>
@@ -24,12 +25,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/errors.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/errors.hpp"
+#include "ouroboros/core/loop.hpp"
+#include "ouroboros/core/results.hpp"
+#include "ouroboros/core/version.hpp"
 #include "ouroboros/io/atomic_file.hpp"
-#include "ouroboros/loop.hpp"
-#include "ouroboros/results.hpp"
-#include "ouroboros/version.hpp"
 
 namespace ouro::io {
 
@@ -124,8 +125,8 @@ inline std::vector<std::pair<std::string, std::string>> build_provenance() {
   return {{"compiler", compiler}, {"build_type", build}, {"git", git}};
 }
 
-/// The JSON document of the results contract (docs/reproducibility.md). `extra` is merged into the top level (for example
-/// a model's snapshots).
+/// The JSON document of the results contract (docs/reproducibility.md). `extra` is merged into the
+/// top level (for example a model's snapshots).
 inline nlohmann::json results_json(const results& r, const nlohmann::json& extra = nullptr) {
   nlohmann::json j;
   j["experiment"] = r.experiment;

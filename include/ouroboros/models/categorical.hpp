@@ -11,9 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/events.hpp"
-#include "ouroboros/random.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/events.hpp"
+#include "ouroboros/core/random.hpp"
 
 namespace ouro::models {
 

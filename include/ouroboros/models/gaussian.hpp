@@ -15,13 +15,9 @@
 
 #include <fmt/format.h>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/events.hpp"
-#include "ouroboros/random.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/events.hpp"
+#include "ouroboros/core/random.hpp"
 
 namespace ouro::models {
 
@@ -40,32 +36,22 @@ namespace detail {
 // Sums in a fixed order with no long latency chain: blocks of eight consecutive elements go
 // alternately to two sets of eight lane accumulators (A, B); the n mod 8 last elements go to
 // lane 0 of A; the result is combine8(A + B) with combine8(a) =
-// ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)). The AVX-512 code and the plain loop follow the same order.
+// ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)). The compiler vectorises the lane loops for the target it is
+// given (-march=native: eight lanes in one AVX-512 register) without changing the order; on a
+// target with fused multiply-add it may contract d * d + q, which changes the last bits
+// (tests/march_bound.cpp bounds the difference).
 inline double combine8(const double* a, const double* b) noexcept {
   double c[8];
   for (int j = 0; j < 8; ++j) c[j] = a[j] + b[j];
   return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
 }
 
-/// Sum of f(x_i) in the fixed order above; f is applied elementwise to a vector or a double.
-template <class F, class VF>
-inline double lane_sum(std::span<const double> x, F f, [[maybe_unused]] VF vf) noexcept {
+/// Sum of f(x_i) in the fixed order above.
+template <class F>
+inline double lane_sum(std::span<const double> x, F f) noexcept {
   const std::size_t n = x.size(), n8 = n - n % 8;
   alignas(64) double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   std::size_t i = 0;
-#if defined(__AVX512F__)
-  __m512d va = _mm512_setzero_pd(), vb = _mm512_setzero_pd();
-  for (; i + 16 <= n8; i += 16) {
-    va = _mm512_add_pd(va, vf(_mm512_loadu_pd(x.data() + i)));
-    vb = _mm512_add_pd(vb, vf(_mm512_loadu_pd(x.data() + i + 8)));
-  }
-  if (i < n8) {
-    va = _mm512_add_pd(va, vf(_mm512_loadu_pd(x.data() + i)));
-    i += 8;
-  }
-  _mm512_store_pd(a, va);
-  _mm512_store_pd(b, vb);
-#else
   for (; i + 16 <= n8; i += 16)
     for (int j = 0; j < 8; ++j) {
       a[j] += f(x[i + j]);
@@ -75,7 +61,6 @@ inline double lane_sum(std::span<const double> x, F f, [[maybe_unused]] VF vf) n
     for (int j = 0; j < 8; ++j) a[j] += f(x[i + j]);
     i += 8;
   }
-#endif
   for (; i < n; ++i) a[0] += f(x[i]);
   return combine8(a, b);
 }
@@ -91,29 +76,6 @@ inline shifted_sums shifted_sum8(std::span<const double> x, double c) noexcept {
   alignas(64) double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   alignas(64) double qa[8] = {0, 0, 0, 0, 0, 0, 0, 0}, qb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   std::size_t i = 0;
-#if defined(__AVX512F__)
-  const __m512d vc = _mm512_set1_pd(c);
-  __m512d va = _mm512_setzero_pd(), vb = _mm512_setzero_pd();
-  __m512d wa = _mm512_setzero_pd(), wb = _mm512_setzero_pd();
-  for (; i + 16 <= n8; i += 16) {
-    const __m512d da = _mm512_sub_pd(_mm512_loadu_pd(x.data() + i), vc);
-    const __m512d db = _mm512_sub_pd(_mm512_loadu_pd(x.data() + i + 8), vc);
-    va = _mm512_add_pd(va, da);
-    vb = _mm512_add_pd(vb, db);
-    wa = _mm512_add_pd(wa, _mm512_mul_pd(da, da));
-    wb = _mm512_add_pd(wb, _mm512_mul_pd(db, db));
-  }
-  if (i < n8) {
-    const __m512d da = _mm512_sub_pd(_mm512_loadu_pd(x.data() + i), vc);
-    va = _mm512_add_pd(va, da);
-    wa = _mm512_add_pd(wa, _mm512_mul_pd(da, da));
-    i += 8;
-  }
-  _mm512_store_pd(a, va);
-  _mm512_store_pd(b, vb);
-  _mm512_store_pd(qa, wa);
-  _mm512_store_pd(qb, wb);
-#else
   for (; i + 16 <= n8; i += 16)
     for (int j = 0; j < 8; ++j) {
       const double da = x[i + j] - c, db = x[i + 8 + j] - c;
@@ -130,7 +92,6 @@ inline shifted_sums shifted_sum8(std::span<const double> x, double c) noexcept {
     }
     i += 8;
   }
-#endif
   double t1 = 0, t2 = 0;  // the n mod 8 last elements, in their own accumulators
   for (; i < n; ++i) {
     const double d = x[i] - c;
@@ -142,13 +103,7 @@ inline shifted_sums shifted_sum8(std::span<const double> x, double c) noexcept {
 
 /// Sum of x.
 inline double sum8(std::span<const double> x) noexcept {
-#if defined(__AVX512F__)
-  return lane_sum(
-      x, [](double v) { return v; }, [](__m512d v) { return v; });
-#else
-  return lane_sum(
-      x, [](double v) { return v; }, 0);
-#endif
+  return lane_sum(x, [](double v) { return v; });
 }
 
 /// Sum of (x - c)^2.
@@ -157,15 +112,7 @@ inline double sum_sq_dev8(std::span<const double> x, double c) noexcept {
     const double d = v - c;
     return d * d;
   };
-#if defined(__AVX512F__)
-  const __m512d vc = _mm512_set1_pd(c);
-  return lane_sum(x, f, [vc](__m512d v) {
-    const __m512d d = _mm512_sub_pd(v, vc);
-    return _mm512_mul_pd(d, d);
-  });
-#else
-  return lane_sum(x, f, 0);
-#endif
+  return lane_sum(x, f);
 }
 }  // namespace detail
 

@@ -20,11 +20,11 @@
 #include <immintrin.h>
 #endif
 
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/dataset_xtensor.hpp"
-#include "ouroboros/detail/gmm_kernels.hpp"
-#include "ouroboros/detail/small_linalg.hpp"
-#include "ouroboros/random.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/random.hpp"
+#include "ouroboros/models/dataset_xtensor.hpp"
+#include "ouroboros/models/detail/gmm_kernels.hpp"
+#include "ouroboros/models/detail/small_linalg.hpp"
 
 namespace ouro::models {
 
@@ -62,12 +62,11 @@ class gmm {
  public:
   using dataset_type = xt::xtensor<double, 2>;
 
-  gmm() : gmm({1.0}, {0.0}, {ouro::detail::sym_matrix::identity(1)}) {}
+  gmm() : gmm({1.0}, {0.0}, {ouro::matrix::identity(1)}) {}
 
   /// weights: K non-negative values (normalised here); means: K*D values, component-major;
   /// covariances: K symmetric positive-definite D x D matrices.
-  gmm(std::vector<double> weights, std::vector<double> means,
-      std::vector<ouro::detail::sym_matrix> covariances,
+  gmm(std::vector<double> weights, std::vector<double> means, std::vector<ouro::matrix> covariances,
       covariance_type type = covariance_type::full)
       : w_(std::move(weights)), mu_(std::move(means)), cov_(std::move(covariances)), type_(type) {
     check(w_, mu_, cov_);
@@ -78,13 +77,13 @@ class gmm {
   /// model's storage (EM calls it every iteration). The same checks as the constructor: on
   /// std::invalid_argument the model is unchanged. The covariance type and the EM report stay.
   void set_parameters(std::span<const double> weights, std::span<const double> means,
-                      std::span<const ouro::detail::sym_matrix> covariances) {
+                      std::span<const ouro::matrix> covariances) {
     if (weights.size() != w_.size() || covariances.size() != w_.size())
       throw std::invalid_argument(fmt::format(
           "ouro::models::gmm::set_parameters: {} weights and {} covariances for a mixture of {}",
           weights.size(), covariances.size(), w_.size()));
     check(weights, means, covariances);
-    thread_local ouro::detail::sym_matrix L;
+    thread_local ouro::matrix L;
     for (std::size_t j = 0; j < covariances.size(); ++j)
       if (!ouro::detail::cholesky(covariances[j], L)) not_positive_definite(j);
     w_.assign(weights.begin(), weights.end());
@@ -104,9 +103,9 @@ class gmm {
   /// Mean of component k (D values).
   std::span<const double> mean(std::size_t k) const { return {mu_.data() + k * d_, d_}; }
   const std::vector<double>& means() const noexcept { return mu_; }
-  const ouro::detail::sym_matrix& covariance(std::size_t k) const { return cov_.at(k); }
-  const std::vector<ouro::detail::sym_matrix>& covariances() const noexcept { return cov_; }
-  const ouro::detail::sym_matrix& cholesky(std::size_t k) const { return chol_.at(k); }
+  const ouro::matrix& covariance(std::size_t k) const { return cov_.at(k); }
+  const std::vector<ouro::matrix>& covariances() const noexcept { return cov_; }
+  const ouro::matrix& cholesky(std::size_t k) const { return chol_.at(k); }
   double log_det(std::size_t k) const { return log_det_.at(k); }
   const em_report& report() const noexcept { return report_; }
   void set_report(const em_report& r) noexcept { report_ = r; }
@@ -118,9 +117,9 @@ class gmm {
       for (std::size_t i = 0; i < d_; ++i) m[i] += w_[k] * mu_[k * d_ + i];
     return m;
   }
-  ouro::detail::sym_matrix overall_covariance() const {
+  ouro::matrix overall_covariance() const {
     const auto m = overall_mean();
-    ouro::detail::sym_matrix s(d_);
+    ouro::matrix s(d_);
     for (std::size_t k = 0; k < w_.size(); ++k)
       for (std::size_t i = 0; i < d_; ++i)
         for (std::size_t j = 0; j < d_; ++j)
@@ -367,7 +366,7 @@ class gmm {
  private:
   /// The constructor's checks of K, D, the weights and the means (nothing is changed).
   static void check(std::span<const double> w, std::span<const double> mu,
-                    std::span<const ouro::detail::sym_matrix> cov) {
+                    std::span<const ouro::matrix> cov) {
     const std::size_t k = w.size();
     if (k == 0) throw std::invalid_argument("ouro::models::gmm: no components");
     if (cov.size() != k)
@@ -426,7 +425,7 @@ class gmm {
 
   friend struct ouro::checkpoint_traits<gmm>;
   std::vector<double> w_, mu_;
-  std::vector<ouro::detail::sym_matrix> cov_, chol_, prec_chol_;
+  std::vector<ouro::matrix> cov_, chol_, prec_chol_;
   std::vector<double> log_det_, log_w_;
   std::size_t d_ = 0;
   covariance_type type_ = covariance_type::full;
@@ -462,9 +461,9 @@ struct checkpoint_traits<models::gmm> {
     auto mu = r.get_vector<double>("means");
     if (d == 0 || w.empty() || mu.size() != w.size() * d)
       r.fail("the weights, means and dimension of a mixture do not agree");
-    std::vector<ouro::detail::sym_matrix> cov;
+    std::vector<ouro::matrix> cov;
     for (std::size_t k = 0; k < w.size(); ++k) {
-      ouro::detail::sym_matrix S;
+      ouro::matrix S;
       S.a = r.get_vector<double>("covariance");
       S.d = d;
       if (S.a.size() != d * d) r.fail("a covariance of the wrong size");

@@ -22,14 +22,33 @@
 #include <immintrin.h>
 #endif
 
-#include "ouroboros/detail/thread_pool.hpp"
-#include "ouroboros/events.hpp"
+#include "ouroboros/core/detail/thread_pool.hpp"
+#include "ouroboros/core/events.hpp"
+#include "ouroboros/core/random.hpp"
 #include "ouroboros/models/gmm.hpp"
-#include "ouroboros/random.hpp"
 
 namespace ouro::models {
 
-/// Initialisation policies for em_fit: each turns data into initial responsibilities.
+/// What an EM initialisation policy is given: the data (n points x d), the previous generation's
+/// model (nullptr on the first fit, or when the policy does not use it), the number of components
+/// K, the fit's engine, and the responsibilities to write: K * n values, zero on entry,
+/// responsibilities[k * n + s] for component k and point s, each point's summing to 1.
+template <Rng G>
+struct em_start {
+  const xt::xtensor<double, 2>& data;
+  const gmm* previous;
+  std::size_t components;
+  G& rng;
+  std::span<double> responsibilities;
+};
+
+/// Initialisation policies for gmm_fitter: each turns the data into initial responsibilities.
+/// A policy is any copyable type with
+///   template <Rng G> void operator()(const em_start<G>& start) const;
+/// that writes start.responsibilities (see EmInitialisation); it may set
+/// `static constexpr bool uses_previous = true` to be given the previous generation's model
+/// (gmm_fitter then offers warm starts). The three below are the library's; docs/gmm.md shows a
+/// policy written outside the library.
 namespace init {
 
 /// k-means++ seeding (greedy, 2 + log K candidates per centre) then Lloyd iterations until the
@@ -39,21 +58,41 @@ struct kmeans {
   std::size_t max_iter = 300;
   double tol = 1e-4;
   static constexpr std::string_view name = "kmeans";
+  template <Rng G>
+  void operator()(const em_start<G>& start) const;
 };
 
 /// Uniform random responsibilities, normalised per point.
 struct random_responsibilities {
   static constexpr std::string_view name = "random";
+  template <Rng G>
+  void operator()(const em_start<G>& start) const;
 };
 
 /// Responsibilities of the previous generation's model on the new data; the first fit (no previous
-/// model) uses `fallback`.
+/// model, or one with other components or dimensions) uses `fallback`.
 struct warm_start {
   kmeans fallback{};
   static constexpr std::string_view name = "warm_start";
+  static constexpr bool uses_previous = true;
+  template <Rng G>
+  void operator()(const em_start<G>& start) const;
 };
 
 }  // namespace init
+
+/// Concept EmInitialisation<I>: an EM initialisation policy (see namespace init).
+template <class I>
+concept EmInitialisation = std::copy_constructible<I> &&
+    requires(const I& i, const em_start<default_rng>& s) {
+  i(s);
+};
+
+/// Whether policy I is given the previous generation's model.
+template <class I>
+inline constexpr bool uses_previous_model = requires {
+  requires I::uses_previous;
+};
 
 namespace detail {
 
@@ -225,8 +264,8 @@ struct em_flags {
 
 /// Regularises a fitted covariance: the covariance type's structure, reg_covar on the diagonal,
 /// and the smallest jitter that makes it positive definite if it is not.
-inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const double> mean,
-                              covariance_type type, double reg_covar, em_flags& flags) {
+inline void finish_covariance(ouro::matrix& S, std::span<const double> mean, covariance_type type,
+                              double reg_covar, em_flags& flags) {
   const std::size_t d = S.d;
   for (std::size_t i = 0; i < d; ++i)
     for (std::size_t j = 0; j < i; ++j) S(j, i) = S(i, j);
@@ -237,11 +276,11 @@ inline void finish_covariance(ouro::detail::sym_matrix& S, std::span<const doubl
   } else if (type == covariance_type::spherical) {
     double t = 0;
     for (std::size_t i = 0; i < d; ++i) t += S(i, i);
-    S = ouro::detail::sym_matrix::identity(d);
+    S = ouro::matrix::identity(d);
     for (std::size_t i = 0; i < d; ++i) S(i, i) = t / static_cast<double>(d);
   }
   for (std::size_t i = 0; i < d; ++i) S(i, i) += reg_covar;
-  thread_local ouro::detail::sym_matrix L;
+  thread_local ouro::matrix L;
   if (!ouro::detail::cholesky(S, L)) {
     double scale = 0;
     for (std::size_t i = 0; i < d; ++i) scale += std::abs(S(i, i)) + mean[i] * mean[i];
@@ -282,7 +321,7 @@ inline gmm m_step(const points& x, const std::vector<double>& r, std::size_t K,
   const double* X = x.data();
   const double eps10 = 10 * std::numeric_limits<double>::epsilon();
   std::vector<double> w(K), mu(K * d, 0.0);
-  std::vector<ouro::detail::sym_matrix> cov(K, ouro::detail::sym_matrix(d));
+  std::vector<ouro::matrix> cov(K, ouro::matrix(d));
   std::vector<double> dv(d), xt;
   const std::size_t ld = d == 2 ? 0 : transpose_points(X, n, d, xt);
   for (std::size_t k = 0; k < K; ++k) {
@@ -575,7 +614,7 @@ void update_from_stats(const em_stats& st, gmm& m, covariance_type type, double 
   const std::size_t K = m.components(), d = m.dim();
   const double eps10 = 10 * std::numeric_limits<double>::epsilon();
   thread_local std::vector<double> w, mu, delta;
-  thread_local std::vector<ouro::detail::sym_matrix> cov;
+  thread_local std::vector<ouro::matrix> cov;
   w.assign(K, 0.0);
   mu.assign(K * d, 0.0);
   delta.assign(d, 0.0);
@@ -621,6 +660,36 @@ inline double e_step(const gmm& m, const points& x, std::vector<double>& lc,
 
 }  // namespace detail
 
+namespace init {
+template <Rng G>
+void kmeans::operator()(const em_start<G>& s) const {
+  const std::size_t n = s.data.shape()[0];
+  const auto label = detail::kmeans_labels(s.data, s.components, *this, s.rng);
+  for (std::size_t i = 0; i < n; ++i) s.responsibilities[label[i] * n + i] = 1.0;
+}
+template <Rng G>
+void random_responsibilities::operator()(const em_start<G>& s) const {
+  const std::size_t n = s.data.shape()[0], K = s.components;
+  auto& r = s.responsibilities;
+  for (std::size_t i = 0; i < n; ++i) {
+    double t = 0;
+    for (std::size_t k = 0; k < K; ++k) t += r[k * n + i] = uniform01(s.rng);
+    for (std::size_t k = 0; k < K; ++k) r[k * n + i] /= t;
+  }
+}
+template <Rng G>
+void warm_start::operator()(const em_start<G>& s) const {
+  const gmm* p = s.previous;
+  if (p && p->components() == s.components && p->dim() == s.data.shape()[1]) {
+    std::vector<double> lc, r(s.responsibilities.size());
+    detail::e_step(*p, s.data, lc, r);
+    std::copy(r.begin(), r.end(), s.responsibilities.begin());
+    return;
+  }
+  fallback(s);
+}
+}  // namespace init
+
 /// Fits a K-component Gaussian mixture by EM, as scikit-learn's GaussianMixture does: an M-step
 /// from the initial responsibilities, then E- and M-steps until the mean log-likelihood per point
 /// changes by less than `tol` (or `max_iter` iterations); `n_init` restarts keep the best.
@@ -629,7 +698,10 @@ inline double e_step(const gmm& m, const points& x, std::vector<double>& lc,
 /// an empty component, a singular covariance) are recorded as events and never throw. The model
 /// carries an em_report (converged, iterations, lower bound).
 template <class Init = init::kmeans>
-struct em_fit {
+struct gmm_fitter {
+  static_assert(EmInitialisation<Init>,
+                "ouro::models::gmm_fitter: the initialisation is not callable as "
+                "'init(const em_start<G>&) const' (see docs/gmm.md)");
   using model_type = gmm;
   using dataset_type = xt::xtensor<double, 2>;
 
@@ -651,8 +723,8 @@ struct em_fit {
 
   /// Warm start: the previous generation's model gives the initial responsibilities.
   template <Rng G>
-  requires std::same_as<Init, init::warm_start> gmm fit(const dataset_type& x, const gmm& previous,
-                                                        G& g, event_log& log)
+  requires uses_previous_model<Init> gmm fit(const dataset_type& x, const gmm& previous, G& g,
+                                             event_log& log)
   const { return fit_impl(x, &previous, g, log); }
 
   /// EM from given initial responsibilities (n x K, rows summing to 1), one run, no restarts.
@@ -672,15 +744,15 @@ struct em_fit {
  private:
   void validate(const dataset_type& x) const {
     if (x.shape()[0] == 0 || x.shape()[1] == 0)
-      throw std::invalid_argument("ouro::models::em_fit: cannot fit an empty dataset");
+      throw std::invalid_argument("ouro::models::gmm_fitter: cannot fit an empty dataset");
     for (double v : x)
       if (!std::isfinite(v))
         throw std::invalid_argument(
-            "ouro::models::em_fit: the data contain NaN or infinite values");
+            "ouro::models::gmm_fitter: the data contain NaN or infinite values");
     if (components == 0)
-      throw std::invalid_argument("ouro::models::em_fit: components must be >= 1");
+      throw std::invalid_argument("ouro::models::gmm_fitter: components must be >= 1");
     if (!(reg_covar >= 0) || !(tol >= 0))
-      throw std::invalid_argument("ouro::models::em_fit: reg_covar and tol must be >= 0");
+      throw std::invalid_argument("ouro::models::gmm_fitter: reg_covar and tol must be >= 0");
   }
 
   gmm run_em(const dataset_type& x, std::vector<double>& r, std::size_t K,
@@ -720,31 +792,8 @@ struct em_fit {
   template <Rng G>
   void initial_responsibilities(const dataset_type& x, const gmm* previous, std::size_t K, G& g,
                                 std::vector<double>& r) const {
-    const std::size_t n = x.shape()[0];
-    r.assign(K * n, 0.0);
-    if constexpr (std::same_as<Init, init::random_responsibilities>) {
-      for (std::size_t s = 0; s < n; ++s) {
-        double t = 0;
-        for (std::size_t k = 0; k < K; ++k) t += r[k * n + s] = uniform01(g);
-        for (std::size_t k = 0; k < K; ++k) r[k * n + s] /= t;
-      }
-      return;
-    } else {
-      if constexpr (std::same_as<Init, init::warm_start>) {
-        if (previous && previous->components() == K && previous->dim() == x.shape()[1]) {
-          std::vector<double> lc;
-          detail::e_step(*previous, x, lc, r);
-          return;
-        }
-      }
-      init::kmeans km;
-      if constexpr (std::same_as<Init, init::warm_start>)
-        km = init.fallback;
-      else
-        km = init;
-      const auto label = detail::kmeans_labels(x, K, km, g);
-      for (std::size_t s = 0; s < n; ++s) r[label[s] * n + s] = 1.0;
-    }
+    r.assign(K * x.shape()[0], 0.0);
+    init(em_start<G>{x, uses_previous_model<Init> ? previous : nullptr, K, g, r});
   }
 
   template <Rng G>
@@ -799,7 +848,7 @@ struct em_fit {
     if (capped) ec = std::ilogb(room) - std::ilogb(top) - 1;
     std::vector<double> means = m.means();
     for (double& v : means) v = std::ldexp(v, e);
-    std::vector<ouro::detail::sym_matrix> covs;
+    std::vector<ouro::matrix> covs;
     for (std::size_t k = 0; k < m.components(); ++k) {
       covs.push_back(m.covariance(k));
       for (double& v : covs.back().a) v = std::ldexp(v, ec);
@@ -841,5 +890,9 @@ struct em_fit {
                  "kept the last iterate");
   }
 };
+
+/// The former name of gmm_fitter.
+template <class Init = init::kmeans>
+using em_fit [[deprecated("ouro::models::em_fit is now gmm_fitter")]] = gmm_fitter<Init>;
 
 }  // namespace ouro::models

@@ -13,12 +13,12 @@
 
 #include <fmt/format.h>
 
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/dataset_xtensor.hpp"
-#include "ouroboros/detail/small_linalg.hpp"
-#include "ouroboros/events.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/events.hpp"
+#include "ouroboros/core/random.hpp"
+#include "ouroboros/models/dataset_xtensor.hpp"
+#include "ouroboros/models/detail/small_linalg.hpp"
 #include "ouroboros/models/gaussian.hpp"
-#include "ouroboros/random.hpp"
 
 namespace ouro::models {
 
@@ -39,7 +39,7 @@ class mv_gaussian {
       throw std::invalid_argument(fmt::format(
           "ouro::models::mv_gaussian: the covariance is {}x{} but the mean has {} entries",
           cov_.shape()[0], cov_.shape()[1], d));
-    ouro::detail::sym_matrix A(d);
+    ouro::matrix A(d);
     for (std::size_t i = 0; i < d; ++i) {
       if (!std::isfinite(mean_(i)))
         throw std::invalid_argument("ouro::models::mv_gaussian: the mean is not finite");
@@ -59,14 +59,14 @@ class mv_gaussian {
     } else {
       // F = V diag(sqrt(max(w, 0))): F F^T = A, valid for semi-definite A
       std::vector<double> w;
-      ouro::detail::sym_matrix V;
+      ouro::matrix V;
       ouro::detail::sym_eigen(A, w, V);
       const double scale = std::max(1.0, std::abs(*std::max_element(w.begin(), w.end())));
       for (double& x : w)
         if (x < -1e-9 * scale)
           throw std::invalid_argument(fmt::format(
               "ouro::models::mv_gaussian: the covariance has a negative eigenvalue {}", x));
-      factor_ = ouro::detail::sym_matrix(d);
+      factor_ = ouro::matrix(d);
       for (std::size_t i = 0; i < d; ++i)
         for (std::size_t j = 0; j < d; ++j)
           factor_(i, j) = V(i, j) * std::sqrt(std::max(w[j], 0.0));
@@ -128,7 +128,7 @@ class mv_gaussian {
  private:
   vector_type mean_;
   matrix_type cov_;
-  ouro::detail::sym_matrix factor_;
+  ouro::matrix factor_;
   bool singular_ = false;
   double log_det_ = 0;
 };
@@ -143,10 +143,10 @@ struct mv_gaussian_fitter {
   std::optional<double> variance_floor{};
 
   /// The scatter matrix of the rows of x about mu, divided by div.
-  static ouro::detail::sym_matrix scatter(const xt::xtensor<double, 2>& x,
-                                          const xt::xtensor<double, 1>& mu, double div) {
+  static ouro::matrix scatter(const xt::xtensor<double, 2>& x, const xt::xtensor<double, 1>& mu,
+                              double div) {
     const std::size_t m = x.shape()[0], d = x.shape()[1];
-    ouro::detail::sym_matrix S(d);
+    ouro::matrix S(d);
     std::vector<double> r(d);
     for (std::size_t s = 0; s < m; ++s) {
       for (std::size_t i = 0; i < d; ++i) r[i] = x(s, i) - mu(i);
@@ -173,7 +173,7 @@ struct mv_gaussian_fitter {
                  "used the maximum-likelihood covariance (divisor M)");
       div = static_cast<double>(m);
     }
-    ouro::detail::sym_matrix S = scatter(x, mu, div);
+    ouro::matrix S = scatter(x, mu, div);
     const auto finite = [](const auto& v) {
       return std::all_of(v.begin(), v.end(), [](double t) { return std::isfinite(t); });
     };
@@ -209,11 +209,11 @@ struct mv_gaussian_fitter {
       }
       for (double& v : S.a) v = std::ldexp(v, k);
     }
-    ouro::detail::sym_matrix L;
+    ouro::matrix L;
     const bool pd = ouro::detail::cholesky(S, L);
     if (variance_floor) {
       std::vector<double> w;
-      ouro::detail::sym_matrix V;
+      ouro::matrix V;
       ouro::detail::sym_eigen(S, w, V);
       bool raised = false;
       for (double& v : w)

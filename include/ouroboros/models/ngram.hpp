@@ -2,7 +2,7 @@
 // interpolated Kneser-Ney, maximum likelihood and add-k, over a fixed vocabulary of word ids
 // (text/corpus.hpp). Counts of every order live in a forward trie of sorted arrays of word ids,
 // so a lookup is a few binary searches and sampling a token costs O(N log V), never a pass over
-// the vocabulary. The fitter is ngram_fit; decoding (temperature, top-k, top-p, beam search,
+// the vocabulary. The fitter is ngram_fitter; decoding (temperature, top-k, top-p, beam search,
 // prompts) is in models/ngram_decode.hpp. See docs/ngram.md.
 #pragma once
 
@@ -20,10 +20,10 @@
 
 #include <fmt/format.h>
 
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/events.hpp"
-#include "ouroboros/random.hpp"
-#include "ouroboros/text/corpus.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/events.hpp"
+#include "ouroboros/core/random.hpp"
+#include "ouroboros/models/corpus.hpp"
 
 namespace ouro::models {
 
@@ -242,7 +242,7 @@ class ngram_lm {
   }
 
  private:
-  friend struct ngram_fit;
+  friend struct ngram_fitter;
   friend class ngram_generator;
   friend struct ouro::checkpoint_traits<ngram_lm>;
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -311,7 +311,7 @@ class ngram_lm {
 /// generations). An empty corpus gives the uniform model and an event; count-of-counts that make
 /// the modified Kneser-Ney discounts undefined (as on collapsed corpora) give the fixed discounts
 /// 0.5, 1.0, 1.5 (plain Kneser-Ney: 0.75) and an event.
-struct ngram_fit {
+struct ngram_fitter {
   using model_type = ngram_lm;
   using dataset_type = text::corpus;
 
@@ -329,9 +329,12 @@ struct ngram_fit {
   ngram_lm fit(const text::corpus& c, event_log& log) const;
 };
 
+/// The former name of ngram_fitter.
+using ngram_fit [[deprecated("ouro::models::ngram_fit is now ngram_fitter")]] = ngram_fitter;
+
 }  // namespace ouro::models
 
-#include "ouroboros/detail/ngram_impl.hpp"
+#include "ouroboros/models/detail/ngram_impl.hpp"
 
 namespace ouro {
 /// Every array of the trie and the smoothing's settings, exactly.

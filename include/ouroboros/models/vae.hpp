@@ -3,7 +3,7 @@
 // latent space, a decoder latent -> hidden (ReLU) -> input logits with a Bernoulli likelihood, a
 // standard normal prior. Templated on the scalar (float for speed, double for gradient checks).
 // Every matrix product goes through BLAS (xtensor-blas gemm); training allocates nothing inside
-// its loop. The fitter is vae_fit (Adam, minibatches). See docs/vae.md.
+// its loop. The fitter is vae_fitter (Adam, minibatches). See docs/vae.md.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +19,7 @@
 #include <numeric>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -28,13 +29,13 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xtensor.hpp>
 
-#include "ouroboros/checkpoint.hpp"
-#include "ouroboros/dataset_xtensor.hpp"
-#include "ouroboros/errors.hpp"
-#include "ouroboros/events.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/errors.hpp"
+#include "ouroboros/core/events.hpp"
+#include "ouroboros/core/random.hpp"
 #include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/io/read_file.hpp"
-#include "ouroboros/random.hpp"
+#include "ouroboros/models/dataset_xtensor.hpp"
 
 namespace ouro::models {
 
@@ -89,7 +90,7 @@ struct vae_params {
   }
 };
 
-namespace vae_detail {
+namespace detail {
 
 /// 1 / (1 + exp(-x)), stable for both signs.
 template <class T>
@@ -111,7 +112,7 @@ inline void gemm(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt::xte
   xt::blas::gemm(A, B, C, ta, tb, T(1), beta);
 }
 
-}  // namespace vae_detail
+}  // namespace detail
 
 /// A variational autoencoder with Bernoulli pixels (see the file comment). Datasets are
 /// xt::xtensor<float, 2> of images (one per row, values in [0, 1]) for either scalar type.
@@ -168,18 +169,18 @@ class vae {
   /// Encoder: O2 = [mean, log-variance] of q(z | x) for the rows of w.X.
   void encode(workspace& w) const {
     bias_rows(w.A1, p_.b1);
-    vae_detail::gemm(w.X, p_.W1, w.A1, false, true, T(1));
+    detail::gemm(w.X, p_.W1, w.A1, false, true, T(1));
     relu(w.A1, w.H1);
     bias_rows(w.O2, p_.b2);
-    vae_detail::gemm(w.H1, p_.W2, w.O2, false, true, T(1));
+    detail::gemm(w.H1, p_.W2, w.O2, false, true, T(1));
   }
   /// Decoder: logits LG of p(x | z) for the rows of w.Z.
   void decode(workspace& w) const {
     bias_rows(w.A3, p_.b3);
-    vae_detail::gemm(w.Z, p_.W3, w.A3, false, true, T(1));
+    detail::gemm(w.Z, p_.W3, w.A3, false, true, T(1));
     relu(w.A3, w.H3);
     bias_rows(w.LG, p_.b4);
-    vae_detail::gemm(w.H3, p_.W4, w.LG, false, true, T(1));
+    detail::gemm(w.H3, p_.W4, w.LG, false, true, T(1));
   }
 
   /// The negative ELBO summed over the batch in w.X, with the reparameterisation noise in w.EPS
@@ -199,7 +200,7 @@ class vae {
         double rec = 0, kl = 0;
         for (std::size_t i = 0; i < D; ++i) {
           const T l = w.LG(r, i), x = w.X(r, i);
-          rec += static_cast<double>(vae_detail::softplus(l) - x * l);
+          rec += static_cast<double>(detail::softplus(l) - x * l);
         }
         for (std::size_t j = 0; j < L; ++j) {
           const double mu = w.O2(r, j), lv = w.O2(r, L + j);
@@ -251,7 +252,7 @@ class vae {
           double lp = 0;  // log p(x | z) + log p(z) - log q(z | x)
           for (std::size_t i = 0; i < D; ++i) {
             const T l = w.LG(r, i), xv = w.X(r, i);
-            lp -= static_cast<double>(vae_detail::softplus(l) - xv * l);
+            lp -= static_cast<double>(detail::softplus(l) - xv * l);
           }
           for (std::size_t j = 0; j < L; ++j) {
             const double z = w.Z(r, j), e = w.EPS(r, j), lv = O2(r, L + j);
@@ -315,7 +316,7 @@ class vae {
       decode(w);
       for (std::size_t r = 0; r < B; ++r)
         for (std::size_t i = 0; i < D; ++i) {
-          const double p = vae_detail::sigmoid(static_cast<double>(w.LG(r, i)));
+          const double p = detail::sigmoid(static_cast<double>(w.LG(r, i)));
           out(row + r, i) =
               binarize_samples ? (uniform01(g) < p ? 1.0f : 0.0f) : static_cast<float>(p);
         }
@@ -328,14 +329,21 @@ class vae {
   /// the scalar size (4 or 8), input, hidden and latent as uint64, then the tensors in the order
   /// W1 b1 W2 b2 W3 b3 W4 b4, little-endian. Written atomically and durably
   /// (io::write_file_atomic).
-  void save(const std::string& path) const {
+  void save(const std::string& path) const { io::write_file_atomic(path, to_bytes()); }
+  /// The bytes save() writes. The model's one serialised form: checkpoints hold it too.
+  std::string to_bytes() const {
     std::string bytes("OUROVAE1", 8);
     const std::uint64_t h[4] = {sizeof(T), shape_.input, shape_.hidden, shape_.latent};
     bytes.append(reinterpret_cast<const char*>(h), sizeof h);
     p_.visit([&](const char*, const T* p, std::size_t k) {
       bytes.append(reinterpret_cast<const char*>(p), k * sizeof(T));
     });
-    io::write_file_atomic(path, bytes);
+    return bytes;
+  }
+  /// The model that to_bytes() gave (named `name` in messages), checked as load() checks a file.
+  static vae from_bytes(std::string_view bytes, const std::string& name) {
+    std::istringstream f{std::string(bytes)};
+    return load(f, name);
   }
   /// Reads a model written by save() (with the same scalar type). Throws data_error naming the
   /// file for a wrong magic, scalar size or layer sizes out of range, and a truncated file or
@@ -468,15 +476,15 @@ class vae {
     const std::size_t B = w.batch, D = shape_.input, H = shape_.hidden, L = shape_.latent;
     // d loss / d logits = sigmoid(logits) - x
     for (std::size_t i = 0; i < B * D; ++i)
-      w.dLG.data()[i] = vae_detail::sigmoid(w.LG.data()[i]) - w.X.data()[i];
-    vae_detail::gemm(w.dLG, w.H3, g.W4, true, false, T(1));
+      w.dLG.data()[i] = detail::sigmoid(w.LG.data()[i]) - w.X.data()[i];
+    detail::gemm(w.dLG, w.H3, g.W4, true, false, T(1));
     add_column_sums(w.dLG, g.b4);
-    vae_detail::gemm(w.dLG, p_.W4, w.dH3, false, false);
+    detail::gemm(w.dLG, p_.W4, w.dH3, false, false);
     for (std::size_t i = 0; i < B * H; ++i)
       if (!(w.A3.data()[i] > T(0))) w.dH3.data()[i] = T(0);
-    vae_detail::gemm(w.dH3, w.Z, g.W3, true, false, T(1));
+    detail::gemm(w.dH3, w.Z, g.W3, true, false, T(1));
     add_column_sums(w.dH3, g.b3);
-    vae_detail::gemm(w.dH3, p_.W3, w.dZ, false, false);
+    detail::gemm(w.dH3, p_.W3, w.dZ, false, false);
     for (std::size_t r = 0; r < B; ++r)
       for (std::size_t j = 0; j < L; ++j) {
         const T mu = w.O2(r, j), lv = w.O2(r, L + j), sd = std::exp(T(0.5) * lv);
@@ -484,12 +492,12 @@ class vae {
         w.dO2(r, j) = dz + mu;                                                         // KL: mu
         w.dO2(r, L + j) = dz * w.EPS(r, j) * T(0.5) * sd + T(0.5) * (sd * sd - T(1));  // KL
       }
-    vae_detail::gemm(w.dO2, w.H1, g.W2, true, false, T(1));
+    detail::gemm(w.dO2, w.H1, g.W2, true, false, T(1));
     add_column_sums(w.dO2, g.b2);
-    vae_detail::gemm(w.dO2, p_.W2, w.dH1, false, false);
+    detail::gemm(w.dO2, p_.W2, w.dH1, false, false);
     for (std::size_t i = 0; i < B * H; ++i)
       if (!(w.A1.data()[i] > T(0))) w.dH1.data()[i] = T(0);
-    vae_detail::gemm(w.dH1, w.X, g.W1, true, false, T(1));
+    detail::gemm(w.dH1, w.X, g.W1, true, false, T(1));
     add_column_sums(w.dH1, g.b1);
   }
 
@@ -500,7 +508,7 @@ class vae {
 /// Trains a fresh VAE (PyTorch's initialisation) by Adam on minibatches reshuffled every epoch;
 /// the loss of a batch is its summed negative ELBO, as the classic PyTorch example.
 template <class T = float>
-struct vae_fit {
+struct vae_fitter {
   using model_type = vae<T>;
   using dataset_type = xt::xtensor<float, 2>;
 
@@ -519,10 +527,11 @@ struct vae_fit {
   vae<T> fit(const dataset_type& x, G& g, event_log& log) const {
     if (x.dimension() != 2 || x.shape()[1] != shape.input)
       throw std::invalid_argument(
-          fmt::format("ouro::models::vae_fit: images of {} values expected, got rows of {}",
+          fmt::format("ouro::models::vae_fitter: images of {} values expected, got rows of {}",
                       shape.input, x.dimension() == 2 ? x.shape()[1] : 0));
     if (batch == 0 || epochs == 0 || !(lr > 0))
-      throw std::invalid_argument("ouro::models::vae_fit: batch, epochs and lr must be positive");
+      throw std::invalid_argument(
+          "ouro::models::vae_fitter: batch, epochs and lr must be positive");
     vae<T> m(shape);
     m.binarize_samples = binarize_samples;
     m.truncation = truncation;
@@ -535,7 +544,7 @@ struct vae_fit {
     for (float v : x)
       if (!(v >= 0.0f && v <= 1.0f))
         throw std::invalid_argument(
-            "ouro::models::vae_fit: pixel values must lie in [0, 1] (and not be NaN)");
+            "ouro::models::vae_fitter: pixel values must lie in [0, 1] (and not be NaN)");
     vae_params<T> grad(shape), mom(shape), vel(shape);
     using ws = typename vae<T>::workspace;
     const std::size_t B = std::min(batch, n);
@@ -617,6 +626,10 @@ struct vae_fit {
   }
 };
 
+/// The former name of vae_fitter.
+template <class T = float>
+using vae_fit [[deprecated("ouro::models::vae_fit is now vae_fitter")]] = vae_fitter<T>;
+
 }  // namespace ouro::models
 
 namespace ouro {
@@ -624,39 +637,19 @@ namespace ouro {
 template <class T>
 struct checkpoint_traits<models::vae<T>> {
   static void save(const models::vae<T>& m, io::binary_writer& w) {
-    w.put_tag("vae");
-    w.put_u64(sizeof(T));
-    w.put_u64(m.shape().input), w.put_u64(m.shape().hidden), w.put_u64(m.shape().latent);
+    w.put_tag("vae-2");
     w.put_u64(m.binarize_samples);
     w.put_f64(m.truncation);
-    m.params().visit(
-        [&](const char*, const T* p, std::size_t k) { w.put_array(std::span<const T>(p, k)); });
+    w.put_string(m.to_bytes());  // the file format of vae::save
   }
   static models::vae<T> load(io::binary_reader& r) {
-    r.expect_tag("vae");
-    if (r.get_u64("scalar size") != sizeof(T)) r.fail("a VAE of another scalar type");
-    const auto D = r.get_size("input", 1u << 20), H = r.get_size("hidden", 1u << 20),
-               L = r.get_size("latent", 1u << 20);
+    r.expect_tag("vae-2");
     const bool binarize = r.get_u64("binarize") != 0;
     const double trunc = r.get_f64("truncation");
-    if (D == 0 || H == 0 || L == 0 || !(trunc >= 0) || !std::isfinite(trunc))
-      r.fail("malformed VAE settings");
-    if (double(D) * double(H) * 2 + double(L) * double(H) * 3 > double(std::size_t{1} << 28))
-      r.fail("a VAE of more than 2^28 parameters");
-    // read every tensor before allocating the model
-    std::vector<std::vector<T>> tensors;
-    for (int i = 0; i < 8; ++i) tensors.push_back(r.get_vector<T>("parameters"));
-    models::vae<T> m(models::vae_shape{D, H, L});
+    if (!(trunc >= 0) || !std::isfinite(trunc)) r.fail("malformed VAE settings");
+    models::vae<T> m = models::vae<T>::from_bytes(r.get_string("VAE"), r.name());
     m.binarize_samples = binarize;
     m.truncation = trunc;
-    std::size_t i = 0;
-    m.params().visit([&](const char* name, T* p, std::size_t k) {
-      if (tensors[i].size() != k) r.fail(fmt::format("tensor {} has the wrong size", name));
-      for (T v : tensors[i])
-        if (!std::isfinite(v)) r.fail(fmt::format("tensor {} holds a non-finite value", name));
-      std::copy(tensors[i].begin(), tensors[i].end(), p);
-      ++i;
-    });
     return m;
   }
 };

@@ -1,0 +1,58 @@
+// Concept SamplerFor<S, M>: how synthetic data is drawn from a fitted model.
+// See docs/concepts.md#sampler.
+//
+// Syntactic requirements, for const S s, const M m, a count n, an engine g, an event_log log:
+//   1. s(m, n, g) or s(m, n, g, log) returns dataset_t<M>.
+// Semantic requirements:
+//   2. Deterministic for a fixed engine state; const and safe to call from several threads.
+//   3. Returns n samples, or fewer only when it cannot do better (a rejection filter that accepts
+//      too little); then it records an event in `log`.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+
+#include "ouroboros/core/concepts/distribution.hpp"
+#include "ouroboros/core/events.hpp"
+
+namespace ouro {
+
+namespace detail {
+template <class S, class M, class G>
+concept sampler_with_log = requires(const S& s, const M& m, std::size_t n, G& g, event_log& log) {
+  s(m, n, g, log);
+};
+template <class S, class M, class G>
+concept sampler_plain = requires(const S& s, const M& m, std::size_t n, G& g) {
+  s(m, n, g);
+};
+}  // namespace detail
+
+/// Calls whichever form the sampler has.
+template <class S, class M, class G>
+requires detail::sampler_with_log<S, M, G> || detail::sampler_plain<S, M, G>
+decltype(auto) invoke_sampler(const S& s, const M& m, std::size_t n, G& g, event_log& log) {
+  if constexpr (detail::sampler_with_log<S, M, G>)
+    return s(m, n, g, log);
+  else
+    return s(m, n, g);
+}
+
+template <class S, class M>
+concept SamplerFor = Distribution<M> && std::copy_constructible<S> &&
+    requires(const S& s, const M& m, std::size_t n, default_rng& g, event_log& log) {
+  { invoke_sampler(s, m, n, g, log) } -> std::same_as<dataset_t<M>>;
+};
+
+template <class S, class M>
+consteval bool check_sampler() {
+  static_assert(
+      requires(const S& s, const M& m, std::size_t n, default_rng& g, event_log& log) {
+        { invoke_sampler(s, m, n, g, log) } -> std::same_as<dataset_t<M>>;
+      },
+      "ouro::SamplerFor: the sampler is not callable as 'sampler(model, n, rng) const' returning "
+      "the model's dataset_type (see docs/concepts.md#sampler).");
+  return SamplerFor<S, M>;
+}
+
+}  // namespace ouro

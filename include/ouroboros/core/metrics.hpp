@@ -1,0 +1,38 @@
+// Metrics that work for any Distribution. See docs/metrics.md.
+#pragma once
+
+#include <string>
+
+#include "ouroboros/core/concepts/metric.hpp"
+
+namespace ouro::metrics {
+
+/// Mean log-likelihood per sample of a fixed held-out real dataset under each generation's model.
+template <Dataset D>
+struct heldout_loglik {
+  D heldout;
+  std::string label = "heldout_loglik";
+  std::string name() const { return label; }
+  template <Distribution M>
+  requires std::same_as<dataset_t<M>, D>
+  double operator()(const generation_context<M>& c) const {
+    const auto n = dataset_size(heldout);
+    return n == 0 ? 0.0
+                  : static_cast<double>(model_traits<M>::log_likelihood(c.model, heldout)) /
+                        static_cast<double>(n);
+  }
+};
+
+template <Dataset D>
+heldout_loglik(D) -> heldout_loglik<D>;
+
+/// Size of the training set each generation was fitted on (useful with accumulate and schedules).
+struct training_size {
+  std::string name() const { return "training_size"; }
+  template <Distribution M>
+  double operator()(const generation_context<M>& c) const {
+    return static_cast<double>(dataset_size(c.training));
+  }
+};
+
+}  // namespace ouro::metrics

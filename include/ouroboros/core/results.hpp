@@ -1,0 +1,85 @@
+// Results of a collapse experiment: per-generation summaries of every metric, optionally every
+// replicate's value, events, theory curves and the configuration. Writers are in ouroboros/io/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ouroboros/core/events.hpp"
+#include "ouroboros/core/stats.hpp"
+
+namespace ouro {
+
+/// A configuration value as it is written to the results.
+using param_value = std::variant<bool, std::int64_t, double, std::string, std::vector<double>>;
+/// An ordered list of named configuration values.
+using params = std::vector<std::pair<std::string, param_value>>;
+
+/// The summary of one metric over generations.
+struct metric_series {
+  std::string name;
+  std::vector<std::size_t> generation;
+  std::vector<double> mean, sd, se, ci95_lo, ci95_hi, median;
+
+  void push(std::size_t g, const summary_point& s) {
+    generation.push_back(g);
+    mean.push_back(s.mean);
+    sd.push_back(s.sd);
+    se.push_back(s.se);
+    ci95_lo.push_back(s.ci95_lo);
+    ci95_hi.push_back(s.ci95_hi);
+    median.push_back(s.median);
+  }
+};
+
+/// One run: one configuration, R replicates, G generations.
+struct run_result {
+  std::string label;
+  params config;
+  std::size_t replicates = 0;
+  std::size_t generations = 0;  ///< generations completed (fewer than asked after an early stop)
+  std::vector<std::string> metric_names;
+  std::vector<metric_series> summary;  ///< one per metric name, same order
+  /// Every replicate's value, laid out [generation][replicate][metric]; empty unless kept.
+  std::vector<double> values;
+  bool has_values = false;
+  /// Closed-form expectations per metric and generation, where they exist.
+  std::vector<std::pair<std::string, std::vector<double>>> theory;
+  std::vector<event> events;
+  std::size_t events_dropped = 0;  ///< events beyond run_options::max_events (counted, not kept)
+  double seconds = 0;
+  /// Stopped early by run_options::interrupt: the generations completed are complete, and a
+  /// checkpoint (when configured) lets the run continue.
+  bool interrupted = false;
+
+  /// Index of a metric by name, or nullopt.
+  std::optional<std::size_t> metric_index(std::string_view name) const {
+    for (std::size_t i = 0; i < metric_names.size(); ++i)
+      if (metric_names[i] == name) return i;
+    return std::nullopt;
+  }
+  /// The value of metric k for replicate r at generation g (requires has_values).
+  double value(std::size_t g, std::size_t r, std::size_t k) const {
+    return values[(g * replicates + r) * metric_names.size() + k];
+  }
+};
+
+/// All runs of one experiment, plus what the results files need to say where they came from.
+struct results {
+  std::string experiment;
+  params config;
+  std::vector<run_result> runs;
+  std::uint64_t seed = 0;
+  unsigned threads = 0;
+  std::string started;  ///< ISO-8601 UTC
+  double seconds = 0;
+  /// Extra provenance (compiler, build type, git, ...) written under "provenance".
+  std::vector<std::pair<std::string, std::string>> provenance;
+};
+
+}  // namespace ouro
