@@ -272,3 +272,36 @@ TEST_CASE("the core's engines, samplers and regimes take any standard engine", "
   CHECK(x.size() == 50);
   CHECK(poisson_mle{}.fit(x, g32, log).rate > 0);
 }
+
+TEST_CASE("restore() refuses the state of another run, damage, and a run that has advanced",
+          "[run][checkpoint]") {
+  const auto loop = make_loop(ouro::regime::replace{});
+  const auto real = ouro::from_truth(poisson{2.0});
+  auto run = loop.start(real, options());
+  for (int i = 0; i < 5; ++i) run.advance();
+  const std::string state = run.save();
+  auto other_seed = options();
+  other_seed.seed = 12;
+  auto a = loop.start(real, other_seed);
+  CHECK_THROWS_WITH(a.restore(state, "s"), Catch::Contains("other options") &&
+                                               Catch::Contains("it had 'seed 11', this run has "
+                                                               "'seed 12'"));
+  auto other_samples = options();
+  other_samples.samples = ouro::schedule::constant{9};
+  auto b = loop.start(real, other_samples);
+  CHECK_THROWS_WITH(b.restore(state, "s"), Catch::Contains("samples"));
+  // every single-bit flip is caught by the checksum or the checks (none restores silently)
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < state.size(); i += 7) {
+    std::string bad = state;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    auto c = loop.start(real, options());
+    try {
+      c.restore(bad, "flipped");
+    } catch (const ouro::data_error&) {
+      ++refused;
+    }
+  }
+  CHECK(refused == (state.size() + 6) / 7);
+  CHECK_THROWS_AS(run.restore(state), ouro::config_error);  // it has advanced
+}

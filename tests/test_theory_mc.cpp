@@ -1,5 +1,5 @@
-// Statistical tests: the collapse loop's Monte Carlo against every closed form of DESIGN.md
-// section 6, with fixed seeds and bounds of 4 standard errors of the Monte Carlo mean. The settings
+// Statistical tests: the collapse loop's Monte Carlo against every closed form of docs/theory.md,
+// with fixed seeds and bounds of 4 standard errors of the Monte Carlo mean. The settings
 // (M, generations) differ from the examples' defaults on purpose. Where the tails are heavy
 // (the variance itself under long recursion) only the light-tailed quantities are tested:
 // log-variance and standard deviation.

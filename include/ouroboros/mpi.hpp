@@ -51,7 +51,7 @@
 #include "ouroboros/core/errors.hpp"
 #include "ouroboros/core/sweep.hpp"
 
-namespace ouro::mpi {
+namespace ouro::inline v0::mpi {
 
 /// Initialises MPI (thread level MPI_THREAD_FUNNELED: only the main thread calls MPI) unless it
 /// already is, and finalises it on destruction if it initialised it.

@@ -18,7 +18,7 @@
 
 #include "ouroboros/core/errors.hpp"
 
-namespace ouro::io {
+namespace ouro::inline v0::io {
 
 static_assert(std::endian::native == std::endian::little,
               "ouro::io binary checkpoints assume a little-endian machine");

@@ -19,7 +19,7 @@
 #include "ouroboros/core/binary.hpp"
 #include "ouroboros/core/results.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Saves and loads a T; the primary template is empty. load() must refuse malformed input with
 /// ouro::data_error (the reader's checks do most of it) and give back exactly what was saved.

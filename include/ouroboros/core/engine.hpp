@@ -17,7 +17,7 @@
 
 #include "ouroboros/core/concepts/rng.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer with full avalanche (Steele, Lea, Flood 2014).
 constexpr std::uint64_t mix64(std::uint64_t z) noexcept {

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Base of every exception thrown by Ouroboros.
 class error : public std::runtime_error {

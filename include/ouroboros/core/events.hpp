@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// One degenerate state and what was done about it.
 struct event {

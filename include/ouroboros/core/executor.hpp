@@ -11,7 +11,7 @@
 
 #include "ouroboros/core/detail/thread_pool.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// The parallelism interface of a run.
 class executor {

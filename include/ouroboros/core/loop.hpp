@@ -33,7 +33,7 @@
 #include "ouroboros/core/run_store.hpp"
 #include "ouroboros/core/schedule.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Whether every replicate's value is kept in the run_result (summaries are always kept).
 enum class keep_values {

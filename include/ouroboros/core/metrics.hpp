@@ -5,7 +5,7 @@
 
 #include "ouroboros/core/concepts/metric.hpp"
 
-namespace ouro::metrics {
+namespace ouro::inline v0::metrics {
 
 /// Mean log-likelihood per sample of a fixed held-out real dataset under each generation's model.
 template <Dataset D>

@@ -14,7 +14,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Primary template: empty for types without a member `dataset_type`, so that concept checks fail
 /// softly and the diagnostics can name what is missing.

@@ -26,7 +26,7 @@
 #include <immintrin.h>
 #endif
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// 64 uniformly random bits from any engine (engines with a narrower range are called repeatedly).
 template <Rng G>

@@ -8,7 +8,7 @@
 #include "ouroboros/core/concepts/distribution.hpp"
 #include "ouroboros/core/random.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Concept RealSourceFor<S, D>: s.initial(m0, g) returns generation 0's training set (the real
 /// data of one replicate); s.fresh(n, g) returns n new real samples (for regime::mix with fresh

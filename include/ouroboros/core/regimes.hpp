@@ -17,7 +17,7 @@
 #include "ouroboros/core/concepts/regime.hpp"
 #include "ouroboros/core/random.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 namespace detail {
 /// k distinct indices from [0, n), uniformly, by a partial Fisher-Yates shuffle (k <= n).
 template <Rng G>

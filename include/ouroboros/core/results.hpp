@@ -13,7 +13,7 @@
 #include "ouroboros/core/events.hpp"
 #include "ouroboros/core/stats.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// A configuration value as it is written to the results.
 using param_value = std::variant<bool, std::int64_t, double, std::string, std::vector<double>>;

@@ -14,7 +14,9 @@
 // Memory is R model states plus (optionally) the kept values. See docs/concepts.md#the-run-object.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -29,7 +31,7 @@
 #include "ouroboros/core/checkpoint.hpp"
 #include "ouroboros/core/loop.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 template <class Fitter, class Sampler, class Regime, class... Metrics>
 std::vector<std::string> collapse_loop<Fitter, Sampler, Regime, Metrics...>::metric_names() const {
@@ -74,6 +76,28 @@ struct source_ref {
     return source->fresh(n, g);
   }
 };
+
+/// FNV-1a, 64 bits: the checksum of a saved run state.
+inline std::uint64_t fnv1a(std::string_view b) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : b) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+/// "it had 'X', this run has 'Y'" for the first line that differs.
+inline std::string first_difference(std::string_view was, std::string_view now) {
+  auto next_line = [](std::string_view& s) {
+    const auto e = s.find('\n');
+    const std::string_view l = s.substr(0, e);
+    s = e == std::string_view::npos ? std::string_view{} : s.substr(e + 1);
+    return l;
+  };
+  while (!was.empty() || !now.empty()) {
+    const auto a = next_line(was), b = next_line(now);
+    if (a != b) return fmt::format("it had '{}', this run has '{}'", a, b);
+  }
+  return "they differ";
+}
 
 inline std::string exception_message(const std::exception_ptr& e) {
   try {
@@ -156,7 +180,7 @@ class collapse_run {
   using rstate_t = typename Loop::regime_type::template state<D>;
   using clock = std::chrono::steady_clock;
   static constexpr bool can_checkpoint = Checkpointable<M> && Checkpointable<rstate_t>;
-  static constexpr std::string_view state_tag = "collapse-loop-state-1";
+  static constexpr std::string_view state_tag = "collapse-loop-state-2";
 
   void validate() const;
   void resume_from_store();
@@ -173,6 +197,7 @@ class collapse_run {
   void redraw_real_data();
   void point_at_models();
   void save_if_due();
+  std::string settings() const;
 
   const Loop* loop_;
   Source source_;
@@ -468,13 +493,16 @@ void collapse_run<Loop, Source>::point_at_models() {
 template <class Loop, class Source>
 std::string collapse_run<Loop, Source>::save() const {
   if constexpr (!can_checkpoint) {
-    throw config_error(
-        fmt::format("run '{}': saving needs a Checkpointable model and regime state", opt_.label));
+    throw config_error(fmt::format(
+        "run '{}': saving needs a Checkpointable model and regime state; specialise "
+        "ouro::checkpoint_traits for the model type (docs/reliability.md#checkpoint-and-resume)",
+        opt_.label));
   } else {
     if (next_ == 0 || from_store_ || finished_)
       throw config_error(fmt::format("run '{}': nothing to save", opt_.label));
     io::binary_writer w;
     w.put_tag(state_tag);
+    w.put_string(settings());
     for (std::uint64_t v :
          {std::uint64_t(G_), std::uint64_t(R_), std::uint64_t(K_), std::uint64_t(next_ - 1)})
       w.put_u64(v);
@@ -489,8 +517,25 @@ std::string collapse_run<Loop, Source>::save() const {
       }
       checkpoint_traits<rstate_t>::save(st.regime, w);
     }
-    return w.take();
+    std::string bytes = w.take();
+    io::binary_writer sum;
+    sum.put_u64(detail::fnv1a(bytes));
+    return bytes + sum.take();
   }
+}
+
+// What the saved state must agree with, one setting per line: the options that change the
+// numbers (the loop and the real data are the caller's to keep the same).
+template <class Loop, class Source>
+std::string collapse_run<Loop, Source>::settings() const {
+  std::string samples, metrics;
+  for (const auto& n : res_.metric_names) metrics += n + ",";
+  const std::size_t shown = std::min<std::size_t>(G_, 4096);
+  for (std::size_t g = 0; g < shown; ++g) samples += fmt::format("{},", opt_.samples(g));
+  return fmt::format(
+      "label {}\nseed {}\nfirst_replicate {}\nwarm_start {}\nmetrics {}\nsamples {:x}\n",
+      opt_.label, opt_.seed, opt_.first_replicate, opt_.warm_start, metrics,
+      detail::fnv1a(samples));
 }
 
 template <class Loop, class Source>
@@ -501,8 +546,25 @@ void collapse_run<Loop, Source>::restore(std::string_view bytes, const std::stri
   } else {
     if (from_store_ || finished_)
       throw config_error(fmt::format("run '{}': the run is completed", opt_.label));
-    io::binary_reader r(bytes, name);
+    if (next_ > 0)
+      throw config_error(
+          fmt::format("run '{}': restore() into a run that has already advanced; restore into a "
+                      "new run from loop.start() with the same real data and options",
+                      opt_.label));
+    if (bytes.size() < 8 ||
+        io::binary_reader(bytes.substr(bytes.size() - 8), name).get_u64("checksum") !=
+            detail::fnv1a(bytes.substr(0, bytes.size() - 8)))
+      throw data_error(
+          fmt::format("{}: the checksum does not match: the saved run state is "
+                      "damaged or is not one",
+                      name));
+    io::binary_reader r(bytes.substr(0, bytes.size() - 8), name);
     r.expect_tag(state_tag);
+    if (const std::string was = r.get_string("settings"), now = settings(); was != now)
+      r.fail(
+          fmt::format("the state was saved by a run with other options ({}); start this run "
+                      "with the options of the saved one",
+                      detail::first_difference(was, now)));
     const std::size_t want[] = {G_, R_, K_};
     const char* what[] = {"generations", "replicates", "metric values"};
     for (int i = 0; i < 3; ++i)
@@ -600,4 +662,4 @@ requires RealSourceFor<Source,
   return std::move(run).finish();
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

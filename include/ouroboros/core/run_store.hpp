@@ -17,7 +17,7 @@
 #include "ouroboros/core/errors.hpp"
 #include "ouroboros/core/results.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// The checkpoint interface of a run (run_options::checkpoint). Used from the thread that drives
 /// the run only.

@@ -11,7 +11,7 @@
 
 #include "ouroboros/core/concepts/sampler.hpp"
 
-namespace ouro::sample {
+namespace ouro::inline v0::sample {
 
 /// Plain ancestral sampling: model.sample(n, rng).
 struct ancestral {

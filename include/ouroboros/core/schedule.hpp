@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// A schedule maps a generation g >= 0 to M_g >= 1. Any callable std::size_t(std::size_t) works;
 /// these are the common ones.

@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// 97.5% quantile of Student's t with `df` degrees of freedom: exact table up to 30, then the
 /// Cornish-Fisher expansion (error below 1e-6 there); the normal quantile for df = infinity.

@@ -33,7 +33,7 @@
 #include "ouroboros/core/results.hpp"
 #include "ouroboros/core/stats.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// One work item of a sweep: a block of replicates of one grid cell.
 struct sweep_item {

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <string_view>
 
-namespace ouro::theory {
+namespace ouro::inline v0::theory {
 
 enum class estimator { mle, unbiased };
 enum class regime { replace, accumulate };

@@ -20,7 +20,7 @@
 
 #include <fmt/format.h>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 namespace detail {
 /// A bound as a person writes it: 100000000 rather than 1e+08, 0.5 rather than 5e-01.

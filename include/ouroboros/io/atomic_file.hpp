@@ -23,7 +23,7 @@
 
 #include "ouroboros/core/errors.hpp"
 
-namespace ouro::io {
+namespace ouro::inline v0::io {
 
 /// The suffix of the temporary files that write_file_atomic and temp_file create:
 /// `<name>.tmp.XXXXXX`, six random characters.

@@ -37,7 +37,7 @@
 #include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/io/read_file.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// When checkpoints are written during a run.
 struct checkpoint_schedule {

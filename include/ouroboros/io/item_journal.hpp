@@ -35,7 +35,7 @@
 #include "ouroboros/io/atomic_file.hpp"
 #include "ouroboros/io/read_file.hpp"
 
-namespace ouro::io {
+namespace ouro::inline v0::io {
 
 class item_journal {
  public:

@@ -16,7 +16,7 @@
 
 #include "ouroboros/core/errors.hpp"
 
-namespace ouro::io {
+namespace ouro::inline v0::io {
 
 /// Throws data_error naming `path` unless it is a regular file that exists (a folder, a FIFO or a
 /// device is refused with a sentence). For readers that stream the file themselves.

@@ -32,7 +32,7 @@
 #include "ouroboros/core/version.hpp"
 #include "ouroboros/io/atomic_file.hpp"
 
-namespace ouro::io {
+namespace ouro::inline v0::io {
 
 namespace detail {
 inline nlohmann::json number(double v) {

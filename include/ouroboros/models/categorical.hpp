@@ -15,7 +15,7 @@
 #include "ouroboros/core/events.hpp"
 #include "ouroboros/core/random.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// A distribution over the states 0 .. K-1, sampled in O(1) per draw through Walker's alias table
 /// (Vose's construction). Probabilities may be zero (lost states).
@@ -165,7 +165,7 @@ struct categorical_fitter {
 
 }  // namespace ouro::models
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// The probabilities, exactly (the alias table is rebuilt from them).
 template <>
 struct checkpoint_traits<models::categorical> {

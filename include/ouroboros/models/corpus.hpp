@@ -20,7 +20,7 @@
 #include "ouroboros/core/errors.hpp"
 #include "ouroboros/io/read_file.hpp"
 
-namespace ouro::text {
+namespace ouro::inline v0::text {
 
 using word_id = std::uint32_t;
 
@@ -192,7 +192,7 @@ class vocabulary {
 
 }  // namespace ouro::text
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// A corpus is a dataset of sentences.
 template <>
 struct dataset_traits<text::corpus> {
@@ -215,7 +215,7 @@ struct dataset_traits<text::corpus> {
 };
 }  // namespace ouro
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// The word ids and the sentence starts.
 template <>
 struct checkpoint_traits<text::corpus> {

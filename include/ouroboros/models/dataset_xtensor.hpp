@@ -10,7 +10,7 @@
 #include "ouroboros/core/concepts/dataset.hpp"
 #include "ouroboros/models/xtensor_compat.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 namespace detail {
 template <class X>

@@ -19,7 +19,7 @@
 #include "ouroboros/core/events.hpp"
 #include "ouroboros/core/random.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// Variance estimator policy: divide the sum of squares by M (maximum likelihood).
 struct mle {
@@ -240,7 +240,7 @@ struct gaussian_fitter {
 
 }  // namespace ouro::models
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// Mean and variance.
 template <>
 struct checkpoint_traits<models::gaussian> {

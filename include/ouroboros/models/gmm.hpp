@@ -26,7 +26,7 @@
 #include "ouroboros/models/detail/gmm_kernels.hpp"
 #include "ouroboros/models/detail/small_linalg.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// How a mixture component's covariance is parameterised.
 enum class covariance_type {
@@ -434,7 +434,7 @@ class gmm {
 
 }  // namespace ouro::models
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// Weights, means, covariances (exactly: the derived factors are recomputed from them), the
 /// covariance type and the EM report.
 template <>

@@ -27,7 +27,7 @@
 #include "ouroboros/core/random.hpp"
 #include "ouroboros/models/gmm.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// What an EM initialisation policy is given: the data (n points x d), the previous generation's
 /// model (nullptr on the first fit, or when the policy does not use it), the number of components

@@ -23,7 +23,7 @@
 #include <zlib.h>
 #endif
 
-namespace ouro::io {
+namespace ouro::inline v0::io {
 
 /// An IDX array of unsigned bytes: its dimensions and its values, row-major.
 struct idx_array {

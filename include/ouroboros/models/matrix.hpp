@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <vector>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// A d x d matrix of doubles, row-major: m(i, j) is a[i * d + j].
 struct matrix {

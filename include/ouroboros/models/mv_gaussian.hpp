@@ -20,7 +20,7 @@
 #include "ouroboros/models/detail/small_linalg.hpp"
 #include "ouroboros/models/gaussian.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// N(mean, covariance) in D dimensions. A singular (positive semi-definite) covariance is allowed:
 /// the model then samples on its support and its log-density is -inf off it.
@@ -243,7 +243,7 @@ struct mv_gaussian_fitter {
 
 }  // namespace ouro::models
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// The mean and the covariance, exactly.
 template <>
 struct checkpoint_traits<models::mv_gaussian> {

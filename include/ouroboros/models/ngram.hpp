@@ -25,7 +25,7 @@
 #include "ouroboros/core/random.hpp"
 #include "ouroboros/models/corpus.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// How the counts become probabilities.
 enum class ngram_smoothing {
@@ -336,7 +336,7 @@ using ngram_fit [[deprecated("ouro::models::ngram_fit is now ngram_fitter")]] = 
 
 #include "ouroboros/models/detail/ngram_impl.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// Every array of the trie and the smoothing's settings, exactly.
 template <>
 struct checkpoint_traits<models::ngram_lm> {

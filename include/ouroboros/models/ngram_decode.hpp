@@ -18,7 +18,7 @@
 
 #include "ouroboros/models/ngram.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// How tokens are chosen. The defaults are plain ancestral sampling, which costs O(N log V) per
 /// token; temperature != 1, top_k or top_p < 1 need the whole next-token distribution (O(N V) per
@@ -493,7 +493,7 @@ class ngram_generator {
 
 }  // namespace ouro::models
 
-namespace ouro::sample {
+namespace ouro::inline v0::sample {
 
 /// A sampler of synthetic text from an ngram_lm for collapse_loop. Asked for n sentences, it
 /// produces text of about as many words as n real sentences hold: sentences are generated until

@@ -37,7 +37,7 @@
 #include "ouroboros/io/read_file.hpp"
 #include "ouroboros/models/dataset_xtensor.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 /// Layer sizes (defaults: the classic MNIST VAE, 784-400-20).
 struct vae_shape {
@@ -632,7 +632,7 @@ using vae_fit [[deprecated("ouro::models::vae_fit is now vae_fitter")]] = vae_fi
 
 }  // namespace ouro::models
 
-namespace ouro {
+namespace ouro::inline v0 {
 /// The layer sizes, the sampling settings and every parameter, exactly.
 template <class T>
 struct checkpoint_traits<models::vae<T>> {

@@ -21,7 +21,7 @@
 #include <span>
 #include <vector>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Operations on a dataset type; specialise for your own types. The primary template is empty.
 template <class D>

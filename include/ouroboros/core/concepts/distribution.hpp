@@ -20,7 +20,7 @@
 #include "ouroboros/core/engine.hpp"
 #include "ouroboros/core/model_traits.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 template <class M>
 concept HasDatasetType = requires {

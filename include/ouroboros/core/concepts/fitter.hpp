@@ -20,7 +20,7 @@
 #include "ouroboros/core/concepts/distribution.hpp"
 #include "ouroboros/core/events.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Names the model type a fitter produces; specialise for fitters you cannot edit.
 template <class F>

@@ -18,7 +18,7 @@
 #include "ouroboros/core/concepts/distribution.hpp"
 #include "ouroboros/core/engine.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// Everything a metric may look at for one (replicate, generation).
 template <class M>

@@ -21,7 +21,7 @@
 #include "ouroboros/core/engine.hpp"
 #include "ouroboros/core/events.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// What the loop offers a regime when it builds generation g's training set.
 ///   generation()   g >= 1, the generation being built

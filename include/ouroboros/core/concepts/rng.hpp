@@ -12,7 +12,7 @@
 #include <random>
 #include <type_traits>
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 template <class G>
 concept Rng = std::uniform_random_bit_generator<std::remove_reference_t<G>>;

@@ -15,7 +15,7 @@
 #include "ouroboros/core/concepts/distribution.hpp"
 #include "ouroboros/core/events.hpp"
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 namespace detail {
 template <class S, class M, class G>

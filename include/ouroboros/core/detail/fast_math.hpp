@@ -16,7 +16,7 @@
 #include <immintrin.h>
 #endif
 
-namespace ouro::detail {
+namespace ouro::inline v0::detail {
 
 /// 2^(j/64) for j = 0..63, each the double nearest to the exact value.
 inline constexpr double exp2_table64[64] = {

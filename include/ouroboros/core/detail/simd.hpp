@@ -80,7 +80,7 @@
   }
 #endif
 
-namespace ouro {
+namespace ouro::inline v0 {
 
 /// The instruction sets the vector kernels can run with, in increasing order.
 enum class simd_level {

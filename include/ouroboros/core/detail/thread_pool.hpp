@@ -36,7 +36,7 @@ void openblas_set_num_threads(int) __attribute__((weak));
 int openblas_get_num_threads(void) __attribute__((weak));
 }
 
-namespace ouro::detail {
+namespace ouro::inline v0::detail {
 
 /// Pins OpenBLAS to one thread while alive (when several of our threads run BLAS at once), and
 /// restores the previous setting afterwards.

@@ -15,7 +15,7 @@
 #include "ouroboros/core/detail/fast_math.hpp"
 #include "ouroboros/core/detail/simd.hpp"
 
-namespace ouro::detail {
+namespace ouro::inline v0::detail {
 
 /// The sum of eight lanes in a fixed order: ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)).
 inline double sum_lanes8(const double* v) {
@@ -46,7 +46,7 @@ inline std::array<double, M> lane_sums(std::size_t n, F f) {
 
 }  // namespace ouro::detail
 
-namespace ouro::detail::gmm_kernels {
+namespace ouro::inline v0::detail::gmm_kernels {
 
 inline constexpr double ninf = -std::numeric_limits<double>::infinity();
 

@@ -13,7 +13,7 @@
 
 #include "ouroboros/models/ngram.hpp"
 
-namespace ouro::models {
+namespace ouro::inline v0::models {
 
 namespace detail {
 

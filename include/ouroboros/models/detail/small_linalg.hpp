@@ -10,7 +10,7 @@
 
 #include "ouroboros/models/matrix.hpp"
 
-namespace ouro::detail {
+namespace ouro::inline v0::detail {
 
 /// P = the inverse of a lower-triangular matrix with a positive diagonal (also lower triangular),
 /// reusing P's storage.

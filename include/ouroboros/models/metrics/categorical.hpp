@@ -12,7 +12,7 @@
 #include "ouroboros/core/concepts/metric.hpp"
 #include "ouroboros/models/categorical.hpp"
 
-namespace ouro::metrics {
+namespace ouro::inline v0::metrics {
 
 /// Shannon entropy -sum p log p, in nats.
 struct entropy {

@@ -10,7 +10,7 @@
 #include "ouroboros/core/concepts/metric.hpp"
 #include "ouroboros/models/gaussian.hpp"
 
-namespace ouro::metrics {
+namespace ouro::inline v0::metrics {
 
 namespace detail {
 template <class X>

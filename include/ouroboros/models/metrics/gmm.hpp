@@ -12,7 +12,7 @@
 #include "ouroboros/core/concepts/metric.hpp"
 #include "ouroboros/models/gmm.hpp"
 
-namespace ouro::metrics {
+namespace ouro::inline v0::metrics {
 
 namespace detail {
 /// log N(a; b, S) for a small symmetric positive-definite S.

@@ -10,7 +10,7 @@
 #include "ouroboros/core/concepts/metric.hpp"
 #include "ouroboros/models/mv_gaussian.hpp"
 
-namespace ouro::metrics {
+namespace ouro::inline v0::metrics {
 
 /// Trace of the fitted covariance (the total variance).
 struct trace_covariance {

@@ -13,7 +13,7 @@
 #include "ouroboros/core/concepts/metric.hpp"
 #include "ouroboros/models/ngram.hpp"
 
-namespace ouro::metrics {
+namespace ouro::inline v0::metrics {
 
 namespace detail {
 /// Perplexity of every sentence of c under m: exp(-log p(sentence and its </s>) / (words + 1)).

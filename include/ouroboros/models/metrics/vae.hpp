@@ -19,7 +19,7 @@
 #include "ouroboros/core/concepts/metric.hpp"
 #include "ouroboros/models/vae.hpp"
 
-namespace ouro::metrics {
+namespace ouro::inline v0::metrics {
 
 /// k-nearest-neighbour classifier of images (Euclidean distance in pixel space; a majority vote
 /// of the k nearest, ties to the class of the nearest among the tied). Distances go through BLAS:
