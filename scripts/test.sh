@@ -25,9 +25,8 @@ if [ $sanitize -eq 1 ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOUROBOROS_WERROR=ON \
     -DOUROBOROS_DATA_DIR="$root/data" -DOUROBOROS_BUILD_BENCHMARKS=OFF \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
-  units=(test_core test_models test_theory_mc test_gmm test_ngram test_vae test_checkpoint test_fuzz_regressions)
-  [ -n "$(grep -s '^OUROBOROS_HAVE_AVX512:INTERNAL=1' "$build/CMakeCache.txt")" ] && units+=(test_simd)
-  cmake --build "$build" -j "$jobs" --target "${units[@]}"
+  # unit_tests: every executable behind a ctest name that starts with test_ (tests/CMakeLists.txt)
+  cmake --build "$build" -j "$jobs" --target unit_tests
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ctest --test-dir "$build" --output-on-failure -j "$jobs" -R '^test_' "$@"
