@@ -352,6 +352,24 @@ text::corpus small_corpus(std::uint64_t seed) {
   }
   return c;
 }
+// Evaluates every metric on a context that lends engine g (engine_ref), checks each value is finite
+// and that the names match the values.
+template <class G, class M, class... X>
+void metrics_run_on(G& g, const M& m, const dataset_t<M>& d, const X&... metric) {
+  engine_ref<G> lend{g};
+  const generation_context<M, engine_ref<G>> c{m, m, d, d, 1, 0, lend};
+  auto one = [&](const auto& x) {
+    std::vector<double> v;
+    if constexpr (ScalarMetricFor<std::remove_cvref_t<decltype(x)>, M>)
+      v.push_back(x(c));
+    else
+      v = x(c);
+    CHECK(v.size() == metric_names(x).size());
+    for (double y : v) CHECK(std::isfinite(y));
+  };
+  (one(metric), ...);
+}
+
 template <class G, class F>
 void twice_the_same(F f) {  // f(G&) from two engines in the same state gives the same result
   G a(17), b(17);
@@ -360,7 +378,7 @@ void twice_the_same(F f) {  // f(G&) from two engines in the same state gives th
 }
 }  // namespace
 
-TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard engine",
+TEMPLATE_TEST_CASE("reference models, fitters, samplers and metrics take any standard engine",
                    "[models][engine]", default_rng, std::mt19937_64, std::mt19937) {
   using G = TestType;
   G g(5);
@@ -380,6 +398,11 @@ TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard eng
   CHECK(metrics::variance{}(gc) == gm.variance());
   CHECK(std::isfinite(metrics::kl_to_truth{1.0, 4.0}(gc)));
   CHECK(std::isfinite(metrics::heldout_loglik<std::vector<double>>{truth.sample(100, g)}(gc)));
+  metrics_run_on(g, gm, x, metrics::mean{}, metrics::variance{}, metrics::std_dev{},
+                 metrics::log_variance{}, metrics::mean_sq_error{1.0}, metrics::w2_sq{1.0, 4.0},
+                 metrics::kl_to_truth{1.0, 4.0}, metrics::tail_mass{1.0, 4.0},
+                 metrics::heldout_loglik<std::vector<double>>{truth.sample(100, g)},
+                 metrics::training_size{});
 
   // categorical
   const models::categorical cat({0.5, 0.3, 0.2});
@@ -388,7 +411,10 @@ TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard eng
   CHECK(cm.states() == 3);
   twice_the_same<G>([&](G& e) { return cat.sample(50, e); });
   lazy_stream cs(1, 2);
-  CHECK(metrics::support_size{}({cm, cm, cx, cx, 0, 0, cs}) == 3);
+  CHECK(metrics::support_size{}(
+            generation_context<models::categorical>{cm, cm, cx, cx, 0, 0, cs}) == 3);
+  metrics_run_on(g, cm, cx, metrics::entropy{}, metrics::heterozygosity{}, metrics::support_size{},
+                 metrics::fixed_states{3}, metrics::categorical_tail_mass{{0.5, 0.3, 0.2}, 0.25});
 
   // multivariate Gaussian
   const models::mv_gaussian mv{{1.0, -2.0}, {{2.0, 0.6}, {0.6, 1.0}}};
@@ -396,6 +422,8 @@ TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard eng
   const auto mm = models::mv_gaussian_fitter<models::mle>{}.fit(mx, g, log);
   CHECK(std::abs(mm.mean()[0] - 1.0) < 0.5);
   twice_the_same<G>([&](G& e) { return mv.sample(20, e); });
+  metrics_run_on(g, mm, mx, metrics::trace_covariance{}, metrics::mv_w2_sq{mv},
+                 metrics::mv_kl_to_truth{mv});
 
   // Gaussian mixture: the three EM initialisations, a warm start
   const models::gmm mix({0.5, 0.5}, {-3.0, 0.0, 3.0, 0.0},
@@ -409,6 +437,10 @@ TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard eng
   // random responsibilities start both components near the centre: EM may stay near the saddle
   CHECK(std::isfinite(rr.report().lower_bound));
   CHECK(sample::density_truncation{0.1, 256}(mix, 40, g, log).shape()[0] == 40);
+  metrics_run_on(g, km, gx, metrics::total_variance{}, metrics::component_std{},
+                 metrics::l2_distance{mix}, metrics::l2_distance_to_first{},
+                 metrics::kl_to_truth_mc::make(mix, 200), metrics::mean_norm{},
+                 metrics::tail_mass_gmm::make(mix, 0.99, 200, 2000));
   twice_the_same<G>([&](G& e) {
     const auto s = mix.sample(30, e);
     return std::vector<double>(s.begin(), s.end());
@@ -427,6 +459,9 @@ TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard eng
   beam.decoding.beams = 3;
   for (const auto* s : {&plain, &nucleus, &beam}) CHECK((*s)(lm, 10, g, log).sentences() == 10);
   twice_the_same<G>([&](G& e) { return lm.sample(10, e).token_count(); });
+  metrics_run_on(g, lm, corpus, metrics::corpus_perplexity{small_corpus(4)},
+                 metrics::vocab_survival{}, metrics::distinct_ngrams{}, metrics::unigram_entropy{},
+                 metrics::ngram_tail_mass::make(corpus, 23), metrics::generated_perplexity{});
 
   // VAE: a tiny network, one epoch
   models::vae_fitter<float> vf;
@@ -437,6 +472,10 @@ TEMPLATE_TEST_CASE("reference models, fitters and samplers take any standard eng
   for (std::size_t i = 0; i < img.size(); ++i) img.data()[i] = static_cast<float>(uniform01(g));
   const auto vae = vf.fit(img, g, log);
   CHECK(vae.sample(5, g).shape()[0] == 5);
+  std::vector<std::uint8_t> labels(64);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
+  metrics_run_on(g, vae, img, metrics::test_nelbo<float>{img},
+                 metrics::generated_digits<float>{metrics::knn_classifier(img, labels, 3), 40, 20});
   twice_the_same<G>([&](G& e) {
     const auto s = vae.sample(3, e);
     return std::vector<float>(s.begin(), s.end());

@@ -13,9 +13,9 @@ struct heldout_loglik {
   D heldout;
   std::string label = "heldout_loglik";
   std::string name() const { return label; }
-  template <Distribution M>
+  template <Distribution M, class S>
   requires std::same_as<dataset_t<M>, D>
-  double operator()(const generation_context<M>& c) const {
+  double operator()(const generation_context<M, S>& c) const {
     const auto n = dataset_size(heldout);
     return n == 0 ? 0.0
                   : static_cast<double>(model_traits<M>::log_likelihood(c.model, heldout)) /
@@ -29,10 +29,10 @@ heldout_loglik(D) -> heldout_loglik<D>;
 /// Size of the training set each generation was fitted on (useful with accumulate and schedules).
 struct training_size {
   std::string name() const { return "training_size"; }
-  template <Distribution M>
-  double operator()(const generation_context<M>& c) const {
+  template <Distribution M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     return static_cast<double>(dataset_size(c.training));
   }
 };
 
-}  // namespace ouro::metrics
+}  // namespace ouro::inline v0::metrics

@@ -17,7 +17,8 @@ namespace ouro::inline v0::metrics {
 /// Shannon entropy -sum p log p, in nats.
 struct entropy {
   std::string name() const { return "entropy"; }
-  double operator()(const generation_context<models::categorical>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::categorical, S>& c) const {
     double h = 0;
     for (double p : c.model.probs())
       if (p > 0) h -= p * std::log(p);
@@ -28,7 +29,8 @@ struct entropy {
 /// Heterozygosity 1 - sum p^2: the chance that two draws differ.
 struct heterozygosity {
   std::string name() const { return "heterozygosity"; }
-  double operator()(const generation_context<models::categorical>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::categorical, S>& c) const {
     double s = 0;
     for (double p : c.model.probs()) s += p * p;
     return 1.0 - s;
@@ -38,7 +40,8 @@ struct heterozygosity {
 /// Number of states with positive probability.
 struct support_size {
   std::string name() const { return "support_size"; }
-  double operator()(const generation_context<models::categorical>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::categorical, S>& c) const {
     return static_cast<double>(std::count_if(c.model.probs().begin(), c.model.probs().end(),
                                              [](double p) { return p > 0; }));
   }
@@ -52,7 +55,8 @@ struct fixed_states {
     for (std::size_t i = 0; i < states; ++i) n.push_back(fmt::format("fixed_{}", i));
     return n;
   }
-  std::vector<double> operator()(const generation_context<models::categorical>& c) const {
+  template <class S>
+  std::vector<double> operator()(const generation_context<models::categorical, S>& c) const {
     std::vector<double> v(states, 0.0);
     const auto& p = c.model.probs();
     for (std::size_t i = 0; i < std::min(states, p.size()); ++i) v[i] = p[i] == 1.0 ? 1.0 : 0.0;
@@ -66,7 +70,8 @@ struct categorical_tail_mass {
   std::vector<double> true_probs;
   double tail = 0.1;
   std::string name() const { return "tail_mass"; }
-  double operator()(const generation_context<models::categorical>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::categorical, S>& c) const {
     std::vector<std::size_t> order(true_probs.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(),
@@ -82,4 +87,4 @@ struct categorical_tail_mass {
   }
 };
 
-}  // namespace ouro::metrics
+}  // namespace ouro::inline v0::metrics

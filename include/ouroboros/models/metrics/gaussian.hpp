@@ -23,8 +23,8 @@ concept has_mean_variance = requires(const X& m) {
 /// The fitted mean mu_g.
 struct mean {
   std::string name() const { return "mean"; }
-  template <detail::has_mean_variance M>
-  double operator()(const generation_context<M>& c) const {
+  template <detail::has_mean_variance M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     return c.model.mean();
   }
 };
@@ -32,8 +32,8 @@ struct mean {
 /// The fitted variance sigma_g^2.
 struct variance {
   std::string name() const { return "variance"; }
-  template <detail::has_mean_variance M>
-  double operator()(const generation_context<M>& c) const {
+  template <detail::has_mean_variance M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     return c.model.variance();
   }
 };
@@ -41,8 +41,8 @@ struct variance {
 /// The fitted standard deviation sigma_g.
 struct std_dev {
   std::string name() const { return "std"; }
-  template <detail::has_mean_variance M>
-  double operator()(const generation_context<M>& c) const {
+  template <detail::has_mean_variance M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     return std::sqrt(c.model.variance());
   }
 };
@@ -50,8 +50,8 @@ struct std_dev {
 /// log sigma_g^2 (natural log; -inf for a collapsed model with zero variance).
 struct log_variance {
   std::string name() const { return "log_variance"; }
-  template <detail::has_mean_variance M>
-  double operator()(const generation_context<M>& c) const {
+  template <detail::has_mean_variance M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     return std::log(c.model.variance());
   }
 };
@@ -60,8 +60,8 @@ struct log_variance {
 struct mean_sq_error {
   double true_mean = 0.0;
   std::string name() const { return "mean_sq_error"; }
-  template <detail::has_mean_variance M>
-  double operator()(const generation_context<M>& c) const {
+  template <detail::has_mean_variance M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     const double d = c.model.mean() - true_mean;
     return d * d;
   }
@@ -73,8 +73,8 @@ struct w2_sq {
   double true_mean = 0.0;
   double true_variance = 1.0;
   std::string name() const { return "w2_sq"; }
-  template <detail::has_mean_variance M>
-  double operator()(const generation_context<M>& c) const {
+  template <detail::has_mean_variance M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     const double dm = c.model.mean() - true_mean;
     const double ds = std::sqrt(c.model.variance()) - std::sqrt(true_variance);
     return dm * dm + ds * ds;
@@ -87,8 +87,8 @@ struct kl_to_truth {
   double true_mean = 0.0;
   double true_variance = 1.0;
   std::string name() const { return "kl_to_truth"; }
-  template <detail::has_mean_variance M>
-  double operator()(const generation_context<M>& c) const {
+  template <detail::has_mean_variance M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     const double v = c.model.variance();
     if (v == 0) return std::numeric_limits<double>::infinity();
     const double d = true_mean - c.model.mean();
@@ -104,7 +104,8 @@ struct tail_mass {
   double true_variance = 1.0;
   double tail = 0.01;
   std::string name() const { return "tail_mass"; }
-  double operator()(const generation_context<models::gaussian>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::gaussian, S>& c) const {
     const double z = inverse_normal_cdf(1.0 - tail);
     const double sd0 = std::sqrt(true_variance);
     const double lo = true_mean - z * sd0, hi = true_mean + z * sd0;
@@ -145,4 +146,4 @@ struct tail_mass {
   }
 };
 
-}  // namespace ouro::metrics
+}  // namespace ouro::inline v0::metrics

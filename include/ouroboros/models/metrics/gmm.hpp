@@ -57,10 +57,11 @@ inline double l2_distance_between(const models::gmm& p, const models::gmm& q) {
 /// Trace of the mixture's covariance (law of total variance: within plus between components).
 struct total_variance {
   std::string name() const { return "total_variance"; }
-  double operator()(const generation_context<models::gmm>& c) const {
-    const auto S = c.model.overall_covariance();
+  template <class S>
+  double operator()(const generation_context<models::gmm, S>& c) const {
+    const auto cov = c.model.overall_covariance();
     double t = 0;
-    for (std::size_t i = 0; i < S.d; ++i) t += S(i, i);
+    for (std::size_t i = 0; i < cov.d; ++i) t += cov(i, i);
     return t;
   }
 };
@@ -68,7 +69,8 @@ struct total_variance {
 /// Mean over the components of positive weight of sqrt(trace(S_k) / D).
 struct component_std {
   std::string name() const { return "component_std"; }
-  double operator()(const generation_context<models::gmm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::gmm, S>& c) const {
     double s = 0;
     std::size_t n = 0;
     for (std::size_t k = 0; k < c.model.components(); ++k) {
@@ -86,7 +88,8 @@ struct component_std {
 struct l2_distance {
   models::gmm truth;
   std::string name() const { return "l2_distance"; }
-  double operator()(const generation_context<models::gmm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::gmm, S>& c) const {
     return l2_distance_between(c.model, truth);
   }
 };
@@ -94,7 +97,8 @@ struct l2_distance {
 /// L2 distance to the replicate's generation-0 model.
 struct l2_distance_to_first {
   std::string name() const { return "l2_distance_to_first"; }
-  double operator()(const generation_context<models::gmm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::gmm, S>& c) const {
     return l2_distance_between(c.model, c.first_model);
   }
 };
@@ -125,7 +129,8 @@ struct kl_to_truth_mc {
     if (report_heldout) return {"kl_to_truth", "kl_to_truth_se", "heldout_loglik"};
     return {"kl_to_truth", "kl_to_truth_se"};
   }
-  std::vector<double> operator()(const generation_context<models::gmm>& c) const {
+  template <class S>
+  std::vector<double> operator()(const generation_context<models::gmm, S>& c) const {
     const std::size_t n = log_true.size();
     if (n == 0)
       return report_heldout ? std::vector<double>{0.0, 0.0, 0.0} : std::vector<double>{0.0, 0.0};
@@ -158,7 +163,8 @@ struct kl_to_truth_mc {
 /// Norm of the mixture's mean.
 struct mean_norm {
   std::string name() const { return "mean_norm"; }
-  double operator()(const generation_context<models::gmm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::gmm, S>& c) const {
     double s = 0;
     for (double v : c.model.overall_mean()) s += v * v;
     return std::sqrt(s);
@@ -185,7 +191,8 @@ struct tail_mass_gmm {
     return tail_mass_gmm{std::move(truth), coverage, samples, lp[idx]};
   }
   std::string name() const { return "tail_mass"; }
-  double operator()(const generation_context<models::gmm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::gmm, S>& c) const {
     const auto x = c.model.sample(samples, c.rng());
     const auto lp = truth.log_pdf(x);
     std::size_t out = 0;
@@ -194,4 +201,4 @@ struct tail_mass_gmm {
   }
 };
 
-}  // namespace ouro::metrics
+}  // namespace ouro::inline v0::metrics

@@ -15,7 +15,8 @@ namespace ouro::inline v0::metrics {
 /// Trace of the fitted covariance (the total variance).
 struct trace_covariance {
   std::string name() const { return "trace_covariance"; }
-  double operator()(const generation_context<models::mv_gaussian>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::mv_gaussian, S>& c) const {
     return c.model.total_variance();
   }
 };
@@ -25,7 +26,8 @@ struct trace_covariance {
 struct mv_w2_sq {
   models::mv_gaussian truth;
   std::string name() const { return "w2_sq"; }
-  double operator()(const generation_context<models::mv_gaussian>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::mv_gaussian, S>& c) const {
     return w2_sq_between(c.model, truth);
   }
   static double w2_sq_between(const models::mv_gaussian& a, const models::mv_gaussian& b) {
@@ -55,7 +57,8 @@ struct mv_w2_sq {
 struct mv_kl_to_truth {
   models::mv_gaussian truth;
   std::string name() const { return "kl_to_truth"; }
-  double operator()(const generation_context<models::mv_gaussian>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::mv_gaussian, S>& c) const {
     const auto& m = c.model;
     if (m.singular()) return std::numeric_limits<double>::infinity();
     const std::size_t d = m.dim();
@@ -82,4 +85,4 @@ struct mv_kl_to_truth {
   }
 };
 
-}  // namespace ouro::metrics
+}  // namespace ouro::inline v0::metrics

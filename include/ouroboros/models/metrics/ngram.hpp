@@ -42,7 +42,8 @@ struct corpus_perplexity {
   text::corpus text;
   std::string label = "test_perplexity";
   std::string name() const { return label; }
-  double operator()(const generation_context<models::ngram_lm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::ngram_lm, S>& c) const {
     return c.model.evaluate(text).perplexity;
   }
 };
@@ -51,7 +52,8 @@ struct corpus_perplexity {
 /// corpus) that occurs in the generation's training corpus.
 struct vocab_survival {
   std::string name() const { return "vocab_survival"; }
-  double operator()(const generation_context<models::ngram_lm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::ngram_lm, S>& c) const {
     const std::size_t V = c.model.vocab_size();
     std::vector<unsigned char> in_real(V, 0), in_now(V, 0);
     for (auto w : c.real.tokens) in_real[w] = 1;
@@ -66,7 +68,8 @@ struct vocab_survival {
 /// the sentence padding (a 3-gram "<s> <s> w" counts).
 struct distinct_ngrams {
   std::string name() const { return "distinct_ngrams"; }
-  double operator()(const generation_context<models::ngram_lm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::ngram_lm, S>& c) const {
     return static_cast<double>(c.model.distinct(c.model.order()));
   }
 };
@@ -74,7 +77,8 @@ struct distinct_ngrams {
 /// Entropy in bits of the word frequencies of the generation's training corpus (</s> excluded).
 struct unigram_entropy {
   std::string name() const { return "unigram_entropy"; }
-  double operator()(const generation_context<models::ngram_lm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::ngram_lm, S>& c) const {
     std::vector<double> n(c.model.vocab_size(), 0.0);
     for (auto w : c.training.tokens) n[w] += 1;
     const double total = static_cast<double>(c.training.tokens.size());
@@ -104,7 +108,8 @@ struct ngram_tail_mass {
     return t;
   }
   std::string name() const { return "tail_mass"; }
-  double operator()(const generation_context<models::ngram_lm>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::ngram_lm, S>& c) const {
     std::size_t n = 0;
     for (auto w : c.training.tokens) n += w < rare.size() && rare[w];
     const auto total = c.training.tokens.size();
@@ -134,7 +139,8 @@ struct generated_perplexity {
   std::vector<std::string> names() const {
     return {"generated_perplexity_mean", "generated_perplexity_p95"};
   }
-  std::vector<double> operator()(const generation_context<models::ngram_lm>& c) const {
+  template <class S>
+  std::vector<double> operator()(const generation_context<models::ngram_lm, S>& c) const {
     auto p = detail::sentence_perplexities(c.first_model, c.training);
     if (p.empty()) return {0.0, 0.0};
     double mean = 0;
@@ -151,4 +157,4 @@ struct generated_perplexity {
   }
 };
 
-}  // namespace ouro::metrics
+}  // namespace ouro::inline v0::metrics

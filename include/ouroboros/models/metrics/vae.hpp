@@ -83,7 +83,8 @@ template <class T>
 struct test_nelbo {
   xt::xtensor<float, 2> test;
   std::string name() const { return "test_nelbo"; }
-  double operator()(const generation_context<models::vae<T>>& c) const {
+  template <class S>
+  double operator()(const generation_context<models::vae<T>, S>& c) const {
     const auto n = test.shape()[0];
     return n ? c.model.negative_elbo(test, c.rng()) / static_cast<double>(n) : 0.0;
   }
@@ -106,7 +107,8 @@ struct generated_digits {
     for (int d = 0; d < 10; ++d) n.push_back(fmt::format("class_share_{}", d));
     return n;
   }
-  std::vector<double> operator()(const generation_context<models::vae<T>>& c) const {
+  template <class S>
+  std::vector<double> operator()(const generation_context<models::vae<T>, S>& c) const {
     const auto x = c.model.sample(samples, c.rng());
     const std::size_t n = x.shape()[0], D = x.shape()[1];
     std::vector<double> out;
@@ -149,4 +151,4 @@ struct generated_digits {
   }
 };
 
-}  // namespace ouro::metrics
+}  // namespace ouro::inline v0::metrics
