@@ -43,7 +43,7 @@ int run_program(int argc, char** argv) {
   CLI::App app{
       "Recursive refitting of a categorical distribution (Wright-Fisher resampling): loss of rare "
       "states, heterozygosity decay and fixation, against the exact results. Writes "
-      "categorical_collapse.json, categorical_collapse_summary.csv, "
+      "categorical_collapse_results.json, categorical_collapse_summary.csv, "
       "categorical_collapse_theory.csv, "
       "categorical_collapse.csv (per-replicate values, when at most 1,000,000 rows or "
       "--write-replicates) and categorical_collapse.png into --out.",

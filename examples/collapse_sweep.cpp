@@ -402,7 +402,7 @@ int run_program(int argc, char** argv) {
   CLI::App app{
       "A sweep of collapse experiments described by a JSON file (models gaussian and gmm; sample "
       "sizes, regimes, real-data fractions; replicates; generations; seed). Runs on one process "
-      "or under mpirun/srun, with the same results files either way. Writes collapse_sweep.json, "
+      "or under mpirun/srun, with the same results files either way. Writes collapse_sweep_results.json, "
       "collapse_sweep_summary.csv, collapse_sweep.csv (per-replicate values, when at most "
       "1,000,000 rows), collapse_sweep_final.csv and collapse_sweep.png into --out.",
       kName};

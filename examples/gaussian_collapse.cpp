@@ -54,7 +54,7 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
 int run_program(int argc, char** argv) {
   CLI::App app{
       "Recursive fitting of a 1-D Gaussian (Shumailov et al.): Monte Carlo over replicates against "
-      "the exact expectations. Writes gaussian_collapse.json, gaussian_collapse_summary.csv, "
+      "the exact expectations. Writes gaussian_collapse_results.json, gaussian_collapse_summary.csv, "
       "gaussian_collapse_theory.csv, gaussian_collapse.csv (per-replicate values, when at most "
       "1,000,000 rows or --write-replicates) and gaussian_collapse.png into --out.",
       kName};

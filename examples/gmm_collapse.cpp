@@ -251,10 +251,7 @@ int run_program(int argc, char** argv) {
     nlohmann::json extra;
     extra["snapshots"] = nlohmann::json::array();
     for (const auto& s : snaps) extra["snapshots"].push_back(to_json(s));
-    ouro::io::write_file_atomic(out / "gmm_collapse_results.json",
-                                ouro::io::results_json(res, extra).dump(1) + "\n");
-    ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
-                                ouro::io::summary_csv(res));
+    ouro::io::write_results(res, out, kName, extra, /*tidy=*/false);
     session.finish_tidy(res);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());

@@ -319,10 +319,7 @@ int run_program(int argc, char** argv) {
       }
     }
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    ouro::io::write_file_atomic(out / "ngram_collapse_results.json",
-                                ouro::io::results_json(res).dump(1) + "\n");
-    ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
-                                ouro::io::summary_csv(res));
+    ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
     ouro::io::write_file_atomic(out / "ngram_generated_perplexity.csv", histogram_csv(*keep));
     session.finish_tidy(res);
   } catch (const std::exception& e) {

@@ -250,10 +250,7 @@ int run_program(int argc, char** argv) {
       }
     });
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    ouro::io::write_file_atomic(out / "vae_collapse_results.json",
-                                ouro::io::results_json(res).dump(1) + "\n");
-    ouro::io::write_file_atomic(out / fmt::format("{}_summary.csv", kName),
-                                ouro::io::summary_csv(res));
+    ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
     session.finish_tidy(res);
     write_samples_png(out / "vae_samples.png", sample_rows, all.rows, all.cols);
   } catch (const std::exception& e) {

@@ -113,7 +113,7 @@ done
 # octal-looking values are decimal: --samples 010 is M = 10
 tried=$((tried + 1))
 if "$ex/gaussian_collapse" --samples 010 --generations 1 --replicates 2 --no-plot \
-  --checkpoint-every 0 --out "$out" >/dev/null 2>&1 && grep -q '"M=10"' "$out/gaussian_collapse.json"; then
+  --checkpoint-every 0 --out "$out" >/dev/null 2>&1 && grep -q '"M=10"' "$out/gaussian_collapse_results.json"; then
   echo "ok   --samples 010 runs M = 10"
 else
   echo "FAIL --samples 010 does not run M = 10"

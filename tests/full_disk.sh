@@ -76,15 +76,15 @@ rm -f "$work/small/filler"
 out=$work/small/keep
 "$ex/gaussian_collapse" --samples 20 --generations 5 --replicates 4 --no-plot --checkpoint-every 0 \
   --out "$out" >/dev/null 2>&1 || fail "the small run"
-cp "$out/gaussian_collapse.json" "$work/before.json"
+cp "$out/gaussian_collapse_results.json" "$work/before.json"
 dd if=/dev/zero of="$work/small/filler" bs=4k count=10000 2>/dev/null
 "$ex/gaussian_collapse" --samples 20 --generations 500 --replicates 400 --no-plot \
   --checkpoint-every 0 --out "$out" >/dev/null 2>&1
 rc=$?
-if [ $rc -eq 1 ] && cmp -s "$out/gaussian_collapse.json" "$work/before.json"; then
+if [ $rc -eq 1 ] && cmp -s "$out/gaussian_collapse_results.json" "$work/before.json"; then
   pass "a failed rewrite keeps the previous complete file"
 else
-  fail "a failed rewrite: exit $rc, the previous file $(cmp -s "$out/gaussian_collapse.json" "$work/before.json" && echo kept || echo lost)"
+  fail "a failed rewrite: exit $rc, the previous file $(cmp -s "$out/gaussian_collapse_results.json" "$work/before.json" && echo kept || echo lost)"
 fi
 no_temporaries "$work/small" "the failed rewrite"
 

@@ -27,7 +27,7 @@ out=$work/links
 mkdir -p "$out"
 names=()
 for stem in gaussian_collapse; do
-  for f in "$stem.json" "${stem}_summary.csv" "${stem}_theory.csv" "$stem.csv" "$stem.ckpt" \
+  for f in "${stem}_results.json" "${stem}_summary.csv" "${stem}_theory.csv" "$stem.csv" "$stem.ckpt" \
     "$stem.gp" "$stem.png"; do
     names+=("$f" "$f.tmp")
   done
@@ -41,7 +41,7 @@ if [ $rc -eq 0 ] && [ "$(cat "$victim")" = precious ]; then
 else
   fail "links at every name: exit $rc, target now: $(head -c 80 "$victim")"
 fi
-for f in "$stem.json" "${stem}_summary.csv" "$stem.csv" "$stem.ckpt"; do
+for f in "${stem}_results.json" "${stem}_summary.csv" "$stem.csv" "$stem.ckpt"; do
   if [ -L "$out/$f" ] || [ ! -f "$out/$f" ]; then fail "$f is not a regular file after the run"; fi
 done
 if ls "$out" | grep -q '\.tmp\.'; then fail "temporary files left: $(ls "$out" | grep '\.tmp\.')"; fi
@@ -64,14 +64,14 @@ mkdir -p "$out"
 cat >"$work/sweep.json" <<'EOF'
 {"models": ["gaussian"], "regimes": ["replace"], "samples": [20], "generations": 5, "replicates": 4}
 EOF
-for f in collapse_sweep.json collapse_sweep.json.tmp collapse_sweep.csv collapse_sweep.csv.tmp \
+for f in collapse_sweep_results.json collapse_sweep_results.json.tmp collapse_sweep.csv collapse_sweep.csv.tmp \
   collapse_sweep_summary.csv collapse_sweep_final.csv collapse_sweep.ckpt collapse_sweep.ckpt.tmp \
   collapse_sweep.gp collapse_sweep.png; do
   ln -s "$victim" "$out/$f"
 done
 "$ex/collapse_sweep" --config "$work/sweep.json" --quiet --out "$out" >/dev/null 2>&1
 rc=$?
-if [ $rc -eq 0 ] && [ "$(cat "$victim")" = precious ] && [ ! -L "$out/collapse_sweep.json" ]; then
+if [ $rc -eq 0 ] && [ "$(cat "$victim")" = precious ] && [ ! -L "$out/collapse_sweep_results.json" ]; then
   pass "collapse_sweep with links at its names: exit 0, the target unchanged"
 else
   fail "collapse_sweep with links: exit $rc, target now: $(head -c 80 "$victim")"
@@ -127,7 +127,7 @@ for ck in 0 1; do
   else
     fail "a second run in one folder (--checkpoint-every $ck): exit $rc, $(cat "$work/second.err")"
   fi
-  if grep -q '"seed": 9' "$out"/gaussian_collapse.json 2>/dev/null; then
+  if grep -q '"seed": 9' "$out"/gaussian_collapse_results.json 2>/dev/null; then
     fail "the second run wrote into the first one's folder"
   fi
 done
@@ -151,8 +151,8 @@ printf 'x' >"$work/a_file"
 one_line_exit1 "--out is a regular file" "a_file" \
   "$ex/gaussian_collapse" "${quick[@]}" --no-plot --out "$work/a_file"
 out=$work/dir_at_result
-mkdir -p "$out/gaussian_collapse.json"
-one_line_exit1 "a folder at the results name" "gaussian_collapse.json" \
+mkdir -p "$out/gaussian_collapse_results.json"
+one_line_exit1 "a folder at the results name" "gaussian_collapse_results.json" \
   "$ex/gaussian_collapse" "${quick[@]}" --no-plot --checkpoint-every 0 --out "$out"
 if ls "$out" | grep -q '\.tmp\.'; then fail "temporary files left after a failed write"; fi
 mkdir -p "$work/mnist_dir" "$work/brown_dir/brown.train.txt"
@@ -213,7 +213,7 @@ err=$(cd "$cm" && "$ex/custom_model" --seed nan 2>&1)
 [ $? -eq 2 ] && [[ "$err" == *"--seed"* ]] && pass "custom_model --seed nan: exit 2" ||
   fail "custom_model --seed nan: $err"
 (cd "$cm" && "$ex/custom_model" --generations 20 --replicates 10 --out "$cm/o" >/dev/null) &&
-  [ -f "$cm/o/custom_model.json" ] && pass "custom_model --out" || fail "custom_model --out"
+  [ -f "$cm/o/custom_model_results.json" ] && pass "custom_model --out" || fail "custom_model --out"
 
 # 4. no NaN in results
 out=$work/one_replicate

@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
@@ -20,7 +22,9 @@
 #include "ouroboros/core/samplers.hpp"
 #include "ouroboros/core/stats.hpp"
 #include "ouroboros/core/values.hpp"
+#include "ouroboros/io/plot.hpp"
 #include "ouroboros/io/results_io.hpp"
+#include "ouroboros/io/results_read.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/metrics/gaussian.hpp"
 
@@ -531,8 +535,10 @@ TEST_CASE("results files: JSON schema, CSV quoting, non-finite values, atomic wr
   CHECK(j.contains("snapshots"));
 
   const auto summary = io::summary_csv(r);
-  CHECK(summary.rfind("run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median\n", 0) == 0);
-  CHECK_THAT(summary, Catch::Contains("\"N=5, flat\",0,log_variance,-inf,0,0,-inf,-inf,-inf"));
+  CHECK(summary.rfind("run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median,theory\n", 0) ==
+        0);
+  CHECK_THAT(summary, Catch::Contains("\"N=5, flat\",0,log_variance,-inf,0,0,-inf,-inf,-inf,\n"));
+  CHECK_THAT(summary, Catch::Contains("\"N=5, flat\",1,variance,0,0,0,0,0,0,0\n"));  // theory 0
   const auto tidy = io::tidy_csv(r);
   CHECK(tidy.rfind("experiment,run,replicate,generation,metric,value\n", 0) == 0);
   CHECK(std::count(tidy.begin(), tidy.end(), '\n') == 1 + 2 * 2 * 2);
@@ -540,12 +546,32 @@ TEST_CASE("results files: JSON schema, CSV quoting, non-finite values, atomic wr
   const auto dir = std::filesystem::temp_directory_path() / "ouroboros_io_test";
   std::filesystem::remove_all(dir);
   io::write_results(r, dir, "io_test");
-  CHECK(std::filesystem::exists(dir / "io_test.json"));
+  CHECK(std::filesystem::exists(dir / "io_test_results.json"));
   CHECK(std::filesystem::exists(dir / "io_test.csv"));
   CHECK(std::filesystem::exists(dir / "io_test_summary.csv"));
-  CHECK_FALSE(std::filesystem::exists(dir / "io_test.json.tmp"));
-  std::ifstream f(dir / "io_test.json");
+  CHECK_FALSE(std::filesystem::exists(dir / "io_test_results.json.tmp"));
+  std::ifstream f(dir / "io_test_results.json");
   CHECK(nlohmann::json::parse(f)["experiment"] == "io_test");
+
+  // read back into the same types
+  const auto back = io::read_results(dir, "io_test");
+  CHECK(back.experiment == "io_test");
+  CHECK(back.seed == 7);
+  CHECK(back.started == r.started);
+  CHECK(back.config.size() == 2);
+  REQUIRE(back.runs.size() == 1);
+  const auto& b = back.runs[0];
+  CHECK(b.label == "N=5, flat");
+  CHECK(b.metric_names == r.runs[0].metric_names);  // the order written, not alphabetical
+  CHECK(b.generations == 2);
+  CHECK(b.replicates == 2);
+  CHECK(b.summary[0].mean == r.runs[0].summary[0].mean);
+  CHECK(std::isnan(b.summary[1].mean[0]));  // -inf went out as null
+  CHECK(b.events == r.runs[0].events);
+  CHECK(b.theory == r.runs[0].theory);
+  REQUIRE(b.has_values);
+  CHECK(b.value(1, 1, 0) == r.runs[0].value(1, 1, 0));
+  CHECK(b.value(0, 0, 1) == -std::numeric_limits<double>::infinity());  // the CSV keeps -inf
 
   {  // a stream that is never committed leaves nothing behind
     io::tidy_csv_stream s(dir / "partial.csv");
@@ -565,6 +591,130 @@ TEST_CASE("results files: JSON schema, CSV quoting, non-finite values, atomic wr
     CHECK(ss.str() == io::tidy_csv(r2));
   }
   CHECK_THROWS_AS(io::write_results(r, "/proc/no/such/dir", "x"), io_error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("results describe themselves: provenance from the runs and the build", "[io]") {
+  auto loop = collapse_loop{models::gaussian_fitter<models::unbiased>{}, sample::ancestral{},
+                            regime::replace{}, metrics::variance{}};
+  run_options opt;
+  opt.generations = 3;
+  opt.replicates = 4;
+  opt.samples = schedule::constant{10};
+  opt.seed = 42;
+  opt.threads = 2;
+  results r;  // nothing but the runs: the writers fill the rest
+  r.experiment = "prov";
+  r.runs.push_back(loop.run(from_truth(models::gaussian{0, 1}), opt));
+  CHECK(r.runs[0].seed == 42);
+  CHECK(r.runs[0].threads == 2);
+  CHECK(r.runs[0].started.size() == 20);  // 2026-12-02T12:40:30Z
+  const auto p = io::results_json(r)["provenance"];
+  CHECK(p["seed"] == 42);
+  CHECK(p["threads"] == 2);
+  CHECK(p["started"] == r.runs[0].started);
+  CHECK(p["seconds"].get<double>() == r.runs[0].seconds);
+  CHECK(p["library_version"] == "0.1.0");
+  CHECK(p["build_type"] == "Release");  // the test's own configuration, from ouroboros::io
+  CHECK(p["git"] != "unknown");         // ouroboros_provenance() for the project's programs
+  opt.seed = 43;
+  opt.label = "other";
+  r.runs.push_back(loop.run(from_truth(models::gaussian{0, 1}), opt));
+  CHECK(io::results_json(r)["provenance"]["seed"] == nlohmann::json::array({42, 43}));
+  r.seed = 5;  // what the caller sets wins
+  CHECK(io::results_json(r)["provenance"]["seed"] == 5);
+}
+
+TEST_CASE("reading results: a malformed file is named with the place", "[io]") {
+  const auto dir = std::filesystem::temp_directory_path() / "ouroboros_read_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto attempt = [&](const std::string& json) {
+    io::write_file_atomic(dir / "x_results.json", json);
+    try {
+      io::read_results(dir, "x");
+    } catch (const data_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(attempt("{"), Catch::Contains("x_results.json: not valid JSON"));
+  CHECK_THAT(attempt("{}"), Catch::Contains("no \"runs\" list"));
+  CHECK_THAT(attempt(R"({"runs":[{"label":"a","replicates":1,"generations":1,"summary":{"m":{}}}]})"),
+             Catch::Contains("run 'a' metric 'm': no \"generation\""));
+  CHECK_THAT(attempt(R"({"runs":[{"label":"a","replicates":-1,"generations":1,"summary":{}}]})"),
+             Catch::Contains("run 'a': \"replicates\" is not a count"));
+  CHECK_THAT(attempt(R"({"runs":[],"events":[{"run":"b","replicate":0,"generation":0,"what":"","action":""}]})"),
+             Catch::Contains("events[0]: names run 'b'"));
+  const std::string one =
+      R"({"runs":[{"label":"a","replicates":1,"generations":1,"metrics":["m"],"summary":{"m":)"
+      R"({"generation":[0],"mean":[1],"sd":[null],"se":[null],"ci95_lo":[null],"ci95_hi":[null],)"
+      R"("median":[1]}}}]})";
+  CHECK(attempt(one) == "no error");
+  io::write_file_atomic(dir / "x.csv", "experiment,run,replicate,generation,metric,value\nx,a,1,0,m,1\n");
+  CHECK_THAT(attempt(one), Catch::Contains("x.csv: line 2: replicate 1 is out of range"));
+  io::write_file_atomic(dir / "x.csv", "experiment,run,replicate,generation,metric,value\nx,a,0,0,m,1e\n");
+  CHECK_THAT(attempt(one), Catch::Contains("bad value '1e'"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("figures: drawn from results, safe names, one sentence without gnuplot", "[io][plot]") {
+  auto loop = collapse_loop{models::gaussian_fitter<models::unbiased>{}, sample::ancestral{},
+                            regime::replace{}, metrics::variance{}, metrics::log_variance{}};
+  run_options opt;
+  opt.label = "say \"hi\" \\ 'there'";
+  opt.generations = 5;
+  opt.replicates = 20;
+  opt.samples = schedule::constant{10};
+  results r;
+  r.experiment = "figure test";
+  r.runs.push_back(loop.run(from_truth(models::gaussian{0, 1}), opt));
+  r.runs[0].theory.emplace_back("variance", std::vector<double>(5, 1.0));
+  const auto script = io::results_plot_script(r);
+  CHECK_THAT(script, Catch::Contains("title \"say \\\"hi\\\" \\\\ 'there' theory\""));
+  CHECK_THAT(script, Catch::Contains("$t0_0 << EOD\n0 1\n"));
+  CHECK_THROWS_AS(io::results_plot_script(r, {.panels = {{"nope"}}}), config_error);
+  CHECK_THROWS_AS(io::results_plot_script(r, {.runs = {"nope"}}), config_error);
+
+  const auto dir = std::filesystem::temp_directory_path() / "ouroboros plot 'test' \"dir\"";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto png = dir / "a figure's \"name\".png";
+  // a link planted at the figure's name is replaced, never written through
+  const auto victim = dir / "victim";
+  io::write_file_atomic(victim, "precious");
+  std::filesystem::create_symlink(victim, png);
+  if (io::find_gnuplot().empty()) {
+    WARN("gnuplot is not installed: only the message without it is checked");
+  } else {
+    const auto st = io::plot_results(r, png, {.panels = {{"variance", "Variance", true}}});
+    CHECK(st.drawn);
+    CHECK(st.message.empty());
+    CHECK(std::filesystem::is_regular_file(std::filesystem::symlink_status(png)));
+    std::ifstream in(png, std::ios::binary);
+    char sig[8] = {};
+    in.read(sig, 8);
+    CHECK(std::string(sig + 1, 3) == "PNG");
+    std::ifstream v(victim);
+    std::string content;
+    v >> content;
+    CHECK(content == "precious");
+    auto gp = png;
+    CHECK(std::filesystem::is_regular_file(gp.replace_extension(".gp")));
+    // a script gnuplot rejects: a sentence, nothing drawn, no staging folder left
+    const auto bad = io::render_png("plot no_such_function(x)\n", dir / "bad.png");
+    CHECK_FALSE(bad.drawn);
+    CHECK_THAT(bad.message, Catch::Contains("gnuplot failed to draw"));
+    CHECK_FALSE(std::filesystem::exists(dir / "bad.png"));
+  }
+  ::setenv("OUROBOROS_GNUPLOT", "", 1);  // as if there were none
+  const auto none = io::plot_results(r, dir / "none.png");
+  ::unsetenv("OUROBOROS_GNUPLOT");
+  CHECK_FALSE(none.drawn);
+  CHECK_THAT(none.message, Catch::StartsWith("gnuplot not found"));
+  CHECK_FALSE(std::filesystem::exists(dir / "none.png"));
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    CHECK(e.path().filename().string().find("plot.tmp.") == std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

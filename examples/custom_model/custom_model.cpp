@@ -13,6 +13,7 @@
 #include <ouroboros/core/samplers.hpp>
 #include <ouroboros/core/values.hpp>
 #include <ouroboros/io/atomic_file.hpp>
+#include <ouroboros/io/plot.hpp>
 #include <ouroboros/io/results_io.hpp>
 
 // 1. The model: a dataset type, sample(n, rng) and log_likelihood(data).
@@ -63,8 +64,9 @@ struct options {
 const char* usage =
     "usage: custom_model [--samples M] [--generations G] [--replicates R] [--seed S]\n"
     "                    [--threads T] [--out DIR]\n"
-    "A Poisson model refitted to its own samples; writes custom_model.json and\n"
-    "custom_model_summary.csv into --out (default: results).\n";
+    "A Poisson model refitted to its own samples; writes custom_model_results.json,\n"
+    "custom_model_summary.csv, custom_model.csv and the figure custom_model.png (with gnuplot)\n"
+    "into --out (default: results).\n";
 
 options parse(int argc, char** argv) {
   options o;
@@ -96,7 +98,7 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-// 5. The loop, the run and the results files, one run per output folder (its lock).
+// 5. The loop, the run, the results files and a figure, one run per output folder (its lock).
 int run(const options& o) {
   auto loop = ouro::collapse_loop{poisson_mle{}, ouro::sample::ancestral{}, ouro::regime::replace{},
                                   rate{}, collapsed{}};
@@ -112,7 +114,13 @@ int run(const options& o) {
   ouro::results res;
   res.experiment = "custom_model";
   res.runs.push_back(loop.run(ouro::from_truth(poisson{3.0}), opt));
+  // the exact law: the fitted rate is a martingale, E[rate_g] = 3 at every generation
+  res.runs[0].theory.emplace_back("rate", std::vector<double>(res.runs[0].generations, 3.0));
+  // seed, threads, start time, compiler, build type and version are filled in by themselves
   ouro::io::write_results(res, o.out, "custom_model");
+  // one panel per metric: the mean over replicates, its 95% band, the theory dashed
+  const auto fig = ouro::io::plot_results(res, std::filesystem::path(o.out) / "custom_model.png");
+  if (!fig) std::fprintf(stderr, "custom_model: %s\n", fig.message.c_str());
   const auto& c = res.runs[0].summary[1];
   std::printf("replicates collapsed to rate 0 after %zu generations: %.1f%%\n",
               res.runs[0].generations, 100 * c.mean.back());

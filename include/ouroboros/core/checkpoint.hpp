@@ -166,7 +166,7 @@ struct checkpoint_traits<params> {
 template <>
 struct checkpoint_traits<run_result> {
   static void save(const run_result& x, io::binary_writer& w) {
-    w.put_tag("run_result");
+    w.put_tag("run_result-2");
     w.put_string(x.label);
     checkpoint_traits<params>::save(x.config, w);
     w.put_u64(x.replicates);
@@ -190,9 +190,12 @@ struct checkpoint_traits<run_result> {
     w.put_u64(x.events_dropped);
     w.put_f64(x.seconds);
     w.put<std::uint8_t>(x.interrupted);
+    w.put_u64(x.seed);
+    w.put_u64(x.threads);
+    w.put_string(x.started);
   }
   static run_result load(io::binary_reader& r) {
-    r.expect_tag("run_result");
+    r.expect_tag("run_result-2");
     run_result x;
     x.label = r.get_string("run label");
     x.config = checkpoint_traits<params>::load(r);
@@ -221,6 +224,9 @@ struct checkpoint_traits<run_result> {
     x.events_dropped = r.get_size("events dropped", std::uint64_t{1} << 62);
     x.seconds = r.get_f64("seconds");
     x.interrupted = r.get<std::uint8_t>("interrupted") != 0;
+    x.seed = r.get_u64("seed");
+    x.threads = static_cast<unsigned>(r.get_size("threads", 1u << 20));
+    x.started = r.get_string("start time");
     return x;
   }
 };

@@ -2,18 +2,34 @@
 // replicate's value, events, theory curves and the configuration. Writers are in ouroboros/io/.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "ouroboros/core/events.hpp"
 #include "ouroboros/core/stats.hpp"
 
 namespace ouro::inline v0 {
+
+/// The current time as ISO-8601 UTC with seconds ("2026-12-02T12:40:30Z").
+inline std::string utc_now_iso8601() {
+  using namespace std::chrono;
+  const auto now = floor<seconds>(system_clock::now());
+  const auto day = floor<days>(now);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> t{now - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", int(ymd.year()), unsigned(ymd.month()),
+                     unsigned(ymd.day()), t.hours().count(), t.minutes().count(),
+                     t.seconds().count());
+}
 
 /// A configuration value as it is written to the results.
 using param_value = std::variant<bool, std::int64_t, double, std::string, std::vector<double>>;
@@ -53,6 +69,9 @@ struct run_result {
   std::vector<event> events;
   std::size_t events_dropped = 0;  ///< events beyond run_options::max_events (counted, not kept)
   double seconds = 0;
+  std::uint64_t seed = 0;  ///< run_options::seed
+  unsigned threads = 0;    ///< threads the run's work was spread over (the executor's concurrency)
+  std::string started;     ///< ISO-8601 UTC, when the run started (kept across a resume)
   /// Stopped early by run_options::interrupt: the generations completed are complete, and a
   /// checkpoint (when configured) lets the run continue.
   bool interrupted = false;
@@ -70,16 +89,27 @@ struct run_result {
 };
 
 /// All runs of one experiment, plus what the results files need to say where they came from.
+/// The writers (io::results_json) fill what is left at its default from the runs: the seed (or the
+/// list of seeds, when the runs differ), the threads, the earliest start and the summed seconds;
+/// and compiler, build type, library version and git revision (io::build_provenance()) where
+/// `provenance` does not name them.
 struct results {
   std::string experiment;
   params config;
   std::vector<run_result> runs;
-  std::uint64_t seed = 0;
-  unsigned threads = 0;
-  std::string started;  ///< ISO-8601 UTC
-  double seconds = 0;
+  std::uint64_t seed = 0;  ///< 0: the runs' seed
+  unsigned threads = 0;    ///< 0: the most threads a run used
+  std::string started;     ///< ISO-8601 UTC; empty: the earliest run's start
+  double seconds = 0;      ///< 0: the runs' seconds summed
   /// Extra provenance (compiler, build type, git, ...) written under "provenance".
   std::vector<std::pair<std::string, std::string>> provenance;
+
+  /// The run with this label, or nullptr.
+  const run_result* run(std::string_view label) const {
+    for (const auto& r : runs)
+      if (r.label == label) return &r;
+    return nullptr;
+  }
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -229,6 +229,8 @@ collapse_run<Loop, Source>::collapse_run(const Loop& loop, Source source, run_op
   res_.label = opt_.label;
   res_.config = opt_.config;
   res_.replicates = R_;
+  res_.seed = opt_.seed;
+  res_.started = utc_now_iso8601();
   res_.metric_names = loop.metric_names();
   K_ = res_.metric_names.size();
   if (opt_.checkpoint) {
@@ -262,6 +264,7 @@ collapse_run<Loop, Source>::collapse_run(const Loop& loop, Source source, run_op
     own_pool_ = std::make_unique<pool_executor>(opt_.threads);
     exec_ = own_pool_.get();
   }
+  res_.threads = exec_->concurrency();
   if (opt_.checkpoint) resume_from_store();
 }
 
@@ -589,6 +592,7 @@ void collapse_run<Loop, Source>::restore(std::string_view bytes, const std::stri
     t0_ = clock::now() -
           std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(elapsed));
     res_ = std::move(res);
+    res_.threads = exec_->concurrency();
     prev_values_ = std::move(values);
     pending_events_ = std::move(events);
     reps_ = std::move(reps);

@@ -243,4 +243,4 @@ inline void remove_stray_temporaries(const std::filesystem::path& dir) noexcept 
   }
 }
 
-}  // namespace ouro::io
+}  // namespace ouro::inline v0::io

@@ -254,4 +254,4 @@ class checkpoint_store final : public run_store {
   std::chrono::steady_clock::time_point last_save_;
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -201,4 +201,4 @@ class item_journal {
   std::size_t size_ = 0;
 };
 
-}  // namespace ouro::io
+}  // namespace ouro::inline v0::io

@@ -75,4 +75,4 @@ inline std::string read_file(const std::string& path,
   return content;
 }
 
-}  // namespace ouro::io
+}  // namespace ouro::inline v0::io

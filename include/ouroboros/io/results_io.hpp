@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -90,19 +91,17 @@ inline void append_csv_number(std::string& out, double v) {
 }
 }  // namespace detail
 
-/// The current time as ISO-8601 UTC, for results::started.
+/// The current time as ISO-8601 UTC, for results::started (the same as ouro::utc_now_iso8601()).
 inline std::string now_iso8601() {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return utc_now_iso8601();
 }
 
-/// Compiler, build type and git revision of the program that includes this header. Build type
-/// and git come from the macros OUROBOROS_BUILD_TYPE and OUROBOROS_GIT_DESCRIBE when defined
-/// (the project's CMake defines them for the examples).
+/// Compiler, build type, library version and git revision of the program that includes this
+/// header; results_json adds them to every results file by itself. The build type is the macro
+/// OUROBOROS_BUILD_TYPE, which the CMake targets define as the consumer's configuration
+/// (CMAKE_BUILD_TYPE); without one it says whether the code was optimised and NDEBUG defined. The
+/// git revision is the macro OUROBOROS_GIT_DESCRIBE, which the CMake function
+/// ouroboros_provenance(<target>) defines for a project's own sources; "unknown" without it.
 inline std::vector<std::pair<std::string, std::string>> build_provenance() {
 #if defined(__clang__)
   std::string compiler =
@@ -112,18 +111,62 @@ inline std::vector<std::pair<std::string, std::string>> build_provenance() {
 #else
   std::string compiler = "unknown";
 #endif
+  std::string build;
 #ifdef OUROBOROS_BUILD_TYPE
-  std::string build = OUROBOROS_BUILD_TYPE;
-#else
-  std::string build = "unknown";
+  build = OUROBOROS_BUILD_TYPE;
 #endif
+  if (build.empty()) {
+#if defined(__OPTIMIZE__)
+    build = "no CMAKE_BUILD_TYPE (optimised";
+#else
+    build = "no CMAKE_BUILD_TYPE (not optimised";
+#endif
+#ifdef NDEBUG
+    build += ", NDEBUG)";
+#else
+    build += ", assertions on)";
+#endif
+  }
 #ifdef OUROBOROS_GIT_DESCRIBE
   std::string git = OUROBOROS_GIT_DESCRIBE;
 #else
   std::string git = "unknown";
 #endif
-  return {{"compiler", compiler}, {"build_type", build}, {"git", git}};
+  if (git.empty()) git = "unknown";
+  return {{"compiler", compiler},
+          {"build_type", build},
+          {"git", git},
+          {"library_version", std::string(version_string)}};
 }
+
+namespace detail {
+inline nlohmann::json provenance_json(const results& r) {
+  auto prov = nlohmann::json::object();
+  for (const auto& [k, v] : build_provenance()) prov[k] = v;
+  for (const auto& [k, v] : r.provenance) prov[k] = v;
+  std::vector<std::uint64_t> seeds;
+  unsigned threads = r.threads;
+  std::string started = r.started;
+  double seconds = r.seconds;
+  for (const auto& run : r.runs) {
+    if (std::find(seeds.begin(), seeds.end(), run.seed) == seeds.end()) seeds.push_back(run.seed);
+    if (r.threads == 0) threads = std::max(threads, run.threads);
+    if (r.started.empty() && !run.started.empty() && (started.empty() || run.started < started))
+      started = run.started;
+    if (r.seconds == 0) seconds += run.seconds;
+  }
+  if (r.seed != 0 || seeds.empty())
+    prov["seed"] = r.seed;
+  else if (seeds.size() == 1)
+    prov["seed"] = seeds.front();
+  else
+    prov["seed"] = seeds;  // runs with different seeds: each run's, in the order of first use
+  prov["threads"] = threads;
+  prov["started"] = started;
+  prov["seconds"] = number(seconds);
+  return prov;
+}
+}  // namespace detail
 
 /// The JSON document of the results contract (docs/reproducibility.md). `extra` is merged into the
 /// top level (for example a model's snapshots).
@@ -131,13 +174,7 @@ inline nlohmann::json results_json(const results& r, const nlohmann::json& extra
   nlohmann::json j;
   j["experiment"] = r.experiment;
   j["library_version"] = std::string(version_string);
-  auto prov = nlohmann::json::object();
-  for (const auto& [k, v] : r.provenance) prov[k] = v;
-  prov["seed"] = r.seed;
-  prov["threads"] = r.threads;
-  prov["started"] = r.started;
-  prov["seconds"] = detail::number(r.seconds);
-  j["provenance"] = prov;
+  j["provenance"] = detail::provenance_json(r);
   j["config"] = detail::to_json(r.config);
   auto runs = nlohmann::json::array();
   auto events = nlohmann::json::array();
@@ -148,6 +185,7 @@ inline nlohmann::json results_json(const results& r, const nlohmann::json& extra
     jr["config"] = detail::to_json(run.config);
     jr["replicates"] = run.replicates;
     jr["generations"] = run.generations;
+    jr["metrics"] = run.metric_names;
     auto summary = nlohmann::json::object();
     for (const auto& s : run.summary) {
       summary[s.name] = {{"generation", s.generation},
@@ -181,18 +219,30 @@ inline nlohmann::json results_json(const results& r, const nlohmann::json& extra
   return j;
 }
 
-/// The per-generation summary as CSV: run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median.
+/// The per-generation summary as CSV:
+/// run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median,theory. `theory` is the closed-form
+/// expectation attached to the run (run_result::theory) for that metric and generation, and empty
+/// where there is none.
 inline std::string summary_csv(const results& r) {
-  std::string out = "run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median\n";
+  std::string out = "run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median,theory\n";
   for (const auto& run : r.runs) {
     const auto label = detail::csv_field(run.label);
+    std::vector<const std::vector<double>*> theory(run.summary.size(), nullptr);
+    for (std::size_t k = 0; k < run.summary.size(); ++k)
+      for (const auto& [name, v] : run.theory)
+        if (name == run.summary[k].name) theory[k] = &v;
     for (std::size_t g = 0; g < run.generations; ++g)
-      for (const auto& s : run.summary)
-        out += fmt::format("{},{},{},{},{},{},{},{},{}\n", label, s.generation[g],
+      for (std::size_t k = 0; k < run.summary.size(); ++k) {
+        const auto& s = run.summary[k];
+        out += fmt::format("{},{},{},{},{},{},{},{},{},", label, s.generation[g],
                            detail::csv_field(s.name), detail::csv_number(s.mean[g]),
                            detail::csv_number(s.sd[g]), detail::csv_number(s.se[g]),
                            detail::csv_number(s.ci95_lo[g]), detail::csv_number(s.ci95_hi[g]),
                            detail::csv_number(s.median[g]));
+        const std::size_t at = s.generation[g];
+        if (theory[k] && at < theory[k]->size()) detail::append_csv_number(out, (*theory[k])[at]);
+        out += '\n';
+      }
   }
   return out;
 }
@@ -392,15 +442,17 @@ class tidy_csv_stream {
   bool keep_ = false;
 };
 
-/// Writes <dir>/<name>.json and <dir>/<name>_summary.csv, and <dir>/<name>.csv when any run kept
-/// its per-replicate values (unless `tidy` is false, e.g. because a tidy_csv_stream wrote it).
-/// Creates `dir` if needed.
+/// Writes <dir>/<name>_results.json and <dir>/<name>_summary.csv, and <dir>/<name>.csv when any
+/// run kept its per-replicate values (unless `tidy` is false, e.g. because a tidy_csv_stream wrote
+/// it). `extra` is merged into the JSON's top level. Creates `dir` if needed. The provenance is
+/// completed by itself (results_json).
 inline void write_results(const results& r, const std::filesystem::path& dir, std::string_view name,
                           const nlohmann::json& extra = nullptr, bool tidy = true) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw io_error(fmt::format("cannot create folder '{}': {}", dir.string(), ec.message()));
-  write_file_atomic(dir / fmt::format("{}.json", name), results_json(r, extra).dump(1) + "\n");
+  write_file_atomic(dir / fmt::format("{}_results.json", name),
+                    results_json(r, extra).dump(1) + "\n");
   write_file_atomic(dir / fmt::format("{}_summary.csv", name), summary_csv(r));
   if (tidy) {
     bool any = false;
@@ -409,4 +461,4 @@ inline void write_results(const results& r, const std::filesystem::path& dir, st
   }
 }
 
-}  // namespace ouro::io
+}  // namespace ouro::inline v0::io
