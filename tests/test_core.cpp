@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -496,6 +496,88 @@ TEST_CASE("model_traits lets a type the user cannot edit plug in", "[traits]") {
 }
 
 // ---------------------------------------------------------------------------------------------
+// conditional models: a model that labels inputs, with sample::relabel
+
+namespace {
+struct pair_xy {
+  double x, y;
+};
+struct slope_model {  // y = a x + N(0, 1); no sample(): a ConditionalModel
+  using dataset_type = std::vector<pair_xy>;
+  double a = 0;
+  dataset_type relabel(const dataset_type& in, Rng auto& g) const {
+    auto out = in;
+    for (auto& p : out) p.y = a * p.x + standard_normal(g);
+    return out;
+  }
+};
+struct slope_truth {  // the joint distribution of the real data
+  using dataset_type = std::vector<pair_xy>;
+  dataset_type sample(std::size_t n, Rng auto& g) const {
+    dataset_type out(n);
+    for (auto& p : out) p = {standard_normal(g), 0.0}, p.y = 2 * p.x + standard_normal(g);
+    return out;
+  }
+};
+struct slope_fit {
+  using model_type = slope_model;
+  slope_model fit(const std::vector<pair_xy>& d, Rng auto&) const {
+    double sxy = 0, sxx = 0;
+    for (const auto& p : d) sxy += p.x * p.y, sxx += p.x * p.x;
+    return {sxx > 0 ? sxy / sxx : 0.0};
+  }
+};
+struct inputs_are_real {  // 1 when every training input is one of the replicate's real inputs
+  std::string name() const { return "inputs_are_real"; }
+  double operator()(const generation_context<slope_model>& c) const {
+    std::set<double> real;
+    for (const auto& p : c.real) real.insert(p.x);
+    for (const auto& p : c.training)
+      if (!real.count(p.x)) return 0.0;
+    return 1.0;
+  }
+};
+struct slope {
+  std::string name() const { return "slope"; }
+  double operator()(const generation_context<slope_model>& c) const { return c.model.a; }
+};
+}  // namespace
+
+TEST_CASE("conditional models: relabel keeps the real inputs under every regime", "[conditional]") {
+  static_assert(ConditionalModel<slope_model> && !Distribution<slope_model>);
+  static_assert(SamplerFor<sample::relabel, slope_model>);
+  static_assert(!SamplerFor<sample::ancestral, slope_model>);
+  run_options opt;
+  opt.generations = 6;
+  opt.replicates = 50;
+  opt.samples = schedule::constant{30};
+  auto check = [&](auto regime, bool fixed_inputs = true) {
+    auto loop = collapse_loop{slope_fit{}, sample::relabel{}, regime, inputs_are_real{}, slope{}};
+    const auto r = loop.run(from_truth(slope_truth{}), opt);
+    if (fixed_inputs)
+      for (double v : r.summary[0].mean) CHECK(v == 1.0);
+    CHECK(std::abs(r.summary[1].mean[0] - 2.0) < 6 * r.summary[1].se[0]);  // unbiased first fit
+    opt.threads = 1;
+    const auto r1 = loop.run(from_truth(slope_truth{}), opt);
+    opt.threads = 0;
+    CHECK(r1.summary[1].mean == r.summary[1].mean);  // any thread count, the same numbers
+  };
+  check(regime::replace{});
+  check(regime::accumulate{});
+  check(regime::accumulate_subsample{40});
+  check(regime::mix{0.3});
+  // fresh real rows are new draws of the truth, inputs included; the relabelled part keeps the
+  // replicate's real inputs
+  check(regime::mix{0.3, regime::real_source_kind::fresh}, false);
+  // more samples than real inputs: reused cyclically, with an event
+  opt.samples = [](std::size_t g) -> std::size_t { return g == 0 ? 10 : 25; };
+  auto loop = collapse_loop{slope_fit{}, sample::relabel{}, regime::replace{}, slope{}};
+  const auto r = loop.run(from_truth(slope_truth{}), opt);
+  REQUIRE_FALSE(r.events.empty());
+  CHECK_THAT(r.events[0].what, Catch::Contains("relabel: 25 samples asked of 10 real inputs"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // results writers
 
 TEST_CASE("results files: JSON schema, CSV quoting, non-finite values, atomic writes", "[io]") {
@@ -535,8 +617,7 @@ TEST_CASE("results files: JSON schema, CSV quoting, non-finite values, atomic wr
   CHECK(j.contains("snapshots"));
 
   const auto summary = io::summary_csv(r);
-  CHECK(summary.rfind("run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median,theory\n", 0) ==
-        0);
+  CHECK(summary.rfind("run,generation,metric,mean,sd,se,ci95_lo,ci95_hi,median,theory\n", 0) == 0);
   CHECK_THAT(summary, Catch::Contains("\"N=5, flat\",0,log_variance,-inf,0,0,-inf,-inf,-inf,\n"));
   CHECK_THAT(summary, Catch::Contains("\"N=5, flat\",1,variance,0,0,0,0,0,0,0\n"));  // theory 0
   const auto tidy = io::tidy_csv(r);
@@ -640,20 +721,25 @@ TEST_CASE("reading results: a malformed file is named with the place", "[io]") {
   };
   CHECK_THAT(attempt("{"), Catch::Contains("x_results.json: not valid JSON"));
   CHECK_THAT(attempt("{}"), Catch::Contains("no \"runs\" list"));
-  CHECK_THAT(attempt(R"({"runs":[{"label":"a","replicates":1,"generations":1,"summary":{"m":{}}}]})"),
-             Catch::Contains("run 'a' metric 'm': no \"generation\""));
+  CHECK_THAT(
+      attempt(R"({"runs":[{"label":"a","replicates":1,"generations":1,"summary":{"m":{}}}]})"),
+      Catch::Contains("run 'a' metric 'm': no \"generation\""));
   CHECK_THAT(attempt(R"({"runs":[{"label":"a","replicates":-1,"generations":1,"summary":{}}]})"),
              Catch::Contains("run 'a': \"replicates\" is not a count"));
-  CHECK_THAT(attempt(R"({"runs":[],"events":[{"run":"b","replicate":0,"generation":0,"what":"","action":""}]})"),
-             Catch::Contains("events[0]: names run 'b'"));
+  CHECK_THAT(
+      attempt(
+          R"({"runs":[],"events":[{"run":"b","replicate":0,"generation":0,"what":"","action":""}]})"),
+      Catch::Contains("events[0]: names run 'b'"));
   const std::string one =
       R"({"runs":[{"label":"a","replicates":1,"generations":1,"metrics":["m"],"summary":{"m":)"
       R"({"generation":[0],"mean":[1],"sd":[null],"se":[null],"ci95_lo":[null],"ci95_hi":[null],)"
       R"("median":[1]}}}]})";
   CHECK(attempt(one) == "no error");
-  io::write_file_atomic(dir / "x.csv", "experiment,run,replicate,generation,metric,value\nx,a,1,0,m,1\n");
+  io::write_file_atomic(dir / "x.csv",
+                        "experiment,run,replicate,generation,metric,value\nx,a,1,0,m,1\n");
   CHECK_THAT(attempt(one), Catch::Contains("x.csv: line 2: replicate 1 is out of range"));
-  io::write_file_atomic(dir / "x.csv", "experiment,run,replicate,generation,metric,value\nx,a,0,0,m,1e\n");
+  io::write_file_atomic(dir / "x.csv",
+                        "experiment,run,replicate,generation,metric,value\nx,a,0,0,m,1e\n");
   CHECK_THAT(attempt(one), Catch::Contains("bad value '1e'"));
   std::filesystem::remove_all(dir);
 }

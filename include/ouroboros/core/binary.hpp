@@ -134,4 +134,4 @@ class binary_reader {
   std::size_t at_ = 0;
 };
 
-}  // namespace ouro::io
+}  // namespace ouro::inline v0::io

@@ -231,4 +231,4 @@ struct checkpoint_traits<run_result> {
   }
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

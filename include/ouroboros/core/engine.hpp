@@ -130,4 +130,4 @@ class lazy_stream {
   std::optional<default_rng> rng_;
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -39,4 +39,4 @@ class data_error : public error {
   using error::error;
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -38,4 +38,4 @@ class event_log {
   std::vector<entry> entries_;
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

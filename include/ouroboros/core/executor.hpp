@@ -49,4 +49,4 @@ class pool_executor final : public executor {
   detail::thread_pool pool_;
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -187,6 +187,23 @@ class collapse_loop {
     return run(real_data<dataset_type>{real}, options);
   }
 
+  /// Anything else as the real data: one sentence saying what it must be (and, for a dataset
+  /// type that differs from the model's, both types), instead of a list of candidates.
+  template <class Source, class... Rest>
+  run_result run(const Source&, const run_options&, Rest&&...) const {
+    if constexpr (detail::check_source<Source, dataset_type>())
+      static_assert(detail::always_false<Source>,
+                    "ouro::collapse_loop::run: the third argument must be callable as "
+                    "hook(generation, std::span<const model_type* const>).");
+    return {};
+  }
+  template <class Source, class... Rest>
+  void start(Source&&, run_options, Rest&&...) const {
+    if constexpr (detail::check_source<Source, dataset_type>())
+      static_assert(detail::always_false<Source>,
+                    "ouro::collapse_loop::start takes the real data and the run_options only.");
+  }
+
   const Fitter& fitter() const noexcept { return fitter_; }
   const Sampler& sampler() const noexcept { return sampler_; }
   const Regime& regime() const noexcept { return regime_; }
@@ -202,6 +219,6 @@ class collapse_loop {
 template <class F, class S, class R, class... X>
 collapse_loop(F, S, R, X...) -> collapse_loop<F, S, R, X...>;
 
-}  // namespace ouro
+}  // namespace ouro::inline v0
 
 #include "ouroboros/core/run.hpp"

@@ -1,7 +1,8 @@
 // ouro::model_traits<M>: how the library talks to a model type. See docs/concepts.md#model-traits.
 //
 // The primary template forwards to members (M::dataset_type, m.sample(n, rng),
-// m.log_likelihood(data)). A type you cannot edit plugs in through a full specialisation:
+// m.log_likelihood(data), m.relabel(inputs, rng)). A type you cannot edit plugs in through a full
+// specialisation:
 //
 //   template <> struct ouro::model_traits<their::poisson> {
 //     using dataset_type = std::vector<int>;
@@ -37,10 +38,14 @@ struct model_traits<M> {
   static auto log_likelihood(const MM& m, const D& x) -> decltype(m.log_likelihood(x)) {
     return m.log_likelihood(x);
   }
+  template <class D, class G, class MM = M>
+  static auto relabel(const MM& m, const D& inputs, G& rng) -> decltype(m.relabel(inputs, rng)) {
+    return m.relabel(inputs, rng);
+  }
 };
 
 /// The dataset type of model M.
 template <class M>
 using dataset_t = typename model_traits<std::remove_cvref_t<M>>::dataset_type;
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -406,4 +406,4 @@ void fill_standard_normal(G& g, std::span<double> out) {
   fill_normal(g, out, 0.0, 1.0);
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -1,7 +1,9 @@
 // Where the real data comes from: a fixed dataset, or a true distribution to draw from.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -48,6 +50,47 @@ struct real_distribution {
   }
 };
 
+namespace detail {
+/// Instantiated when the real data's dataset type differs from the model's, so that the compiler's
+/// "In instantiation of" line names both: Expected (the model's) first, Found second.
+template <class Expected, class Found>
+struct real_data_dataset_type {
+  static constexpr bool same = std::same_as<Expected, Found>;
+  static_assert(same,
+                "ouro::collapse_loop: the real data's dataset type (Found, the second type named "
+                "above) is not the model's dataset_type (Expected, the first): from_truth takes "
+                "any model whose dataset_type is the loop model's, and from_data or run take a "
+                "dataset of that type (see docs/concepts.md#real-data).");
+};
+template <class>
+inline constexpr bool always_false = false;
+
+/// One sentence for whatever was passed to collapse_loop::run or start as the real data.
+template <class Source, class D>
+consteval bool check_source() {
+  using S = std::remove_cvref_t<Source>;
+  if constexpr (RealSourceFor<S, D>) {
+    return true;
+  } else if constexpr (Distribution<S>) {
+    static_assert(always_false<S>,
+                  "ouro::collapse_loop: a model was passed as the real data: pass it as "
+                  "ouro::from_truth(model) (see docs/concepts.md#real-data).");
+    return false;
+  } else if constexpr (requires { typename S::dataset_type; }) {
+    return real_data_dataset_type<D, typename S::dataset_type>::same;
+  } else if constexpr (Dataset<S>) {
+    return real_data_dataset_type<D, S>::same;
+  } else {
+    static_assert(always_false<S>,
+                  "ouro::collapse_loop: the first argument is not real data: pass "
+                  "ouro::from_truth(model), ouro::from_data(dataset), a dataset of the model's "
+                  "dataset_type, or a type with initial(n, rng) and fresh(n, rng) returning one "
+                  "(see docs/concepts.md#real-data).");
+    return false;
+  }
+}
+}  // namespace detail
+
 /// Real data as a fixed dataset.
 template <Dataset D>
 real_data<D> from_data(D d) {
@@ -59,4 +102,4 @@ real_distribution<T> from_truth(T t) {
   return real_distribution<T>{std::move(t)};
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -173,4 +173,4 @@ struct checkpoint_traits<regime::mix::state<D>> {
   }
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

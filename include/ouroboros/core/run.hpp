@@ -375,7 +375,7 @@ auto collapse_run<Loop, Source>::training_set(detail::replicate_state<M, D, rsta
   lazy_stream regime_rng(base, std::uint64_t(stream_role::regime));
   const M& prev = *st.model;
   auto synth = [&](std::size_t n) -> D {
-    return invoke_sampler(loop_->sampler(), prev, n, sample_rng, log);
+    return invoke_sampler(loop_->sampler(), prev, n, sample_rng, log, st.real);
   };
   auto fresh = [&](std::size_t n) -> D { return source_.fresh(n, real_rng.get()); };
   regime_context<D, decltype(synth)&, decltype(fresh)&> ctx(g, m_g, st.real, synth, fresh,

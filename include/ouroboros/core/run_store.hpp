@@ -83,4 +83,4 @@ class memory_store final : public run_store {
   std::vector<run_result> completed_;
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -21,6 +21,31 @@ struct ancestral {
   }
 };
 
+/// For a model that labels inputs (ConditionalModel: a regression, a classifier): the synthetic
+/// data of a generation are the replicate's real inputs (its generation-0 training set, which
+/// carries them), labelled afresh by the previous generation's model, so the design stays fixed
+/// and nothing depends on how a regime pools data. n equal to the real data's size labels every
+/// real input once, in order; another n takes inputs i mod size for i < n (recording an event when
+/// n exceeds the real inputs, since some are then labelled twice).
+struct relabel {
+  template <ConditionalModel M, Rng G>
+  dataset_t<M> operator()(const M& m, std::size_t n, G& g, event_log& log,
+                          const dataset_t<M>& real) const {
+    const std::size_t size = dataset_size(real);
+    if (size == 0) {
+      log.record("relabel: the real data hold no inputs", "no synthetic samples drawn");
+      return dataset_t<M>{};
+    }
+    if (n == size) return model_traits<M>::relabel(m, real, g);
+    if (n > size)
+      log.record(fmt::format("relabel: {} samples asked of {} real inputs", n, size),
+                 "inputs reused cyclically");
+    std::vector<std::size_t> idx(n);
+    for (std::size_t i = 0; i < n; ++i) idx[i] = i % size;
+    return model_traits<M>::relabel(m, dataset_subset(real, idx), g);
+  }
+};
+
 /// Rejection filter (curation): draws through `inner` and keeps the samples for which
 /// `accept(sample)` (or `accept(model, sample)`) is true, until n are kept. When the acceptance
 /// rate is so low that `max_draw_factor * n` draws are spent, it returns what it has and records an
@@ -127,4 +152,4 @@ rejection(Pred) -> rejection<Pred>;
 template <class Pred>
 rejection(Pred, double) -> rejection<Pred>;
 
-}  // namespace ouro::sample
+}  // namespace ouro::inline v0::sample

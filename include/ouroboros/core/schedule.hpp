@@ -44,4 +44,4 @@ struct geometric {
 };
 
 }  // namespace schedule
-}  // namespace ouro
+}  // namespace ouro::inline v0

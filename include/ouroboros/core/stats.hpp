@@ -116,4 +116,4 @@ inline summary_point summarize(std::span<const double> values) {
   return summarize(values, scratch);
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

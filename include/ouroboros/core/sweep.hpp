@@ -256,4 +256,4 @@ inline std::vector<std::string> run_items_local(
   return results;
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -137,4 +137,27 @@ inline double fixation_probability(double p_i) {
   return p_i;
 }
 
-}  // namespace ouro::theory
+/// Least squares with a fixed design relabelled by each generation's model (Dohmatob, Feng &
+/// Kempe 2024; Gerstgrasser et al. 2024): T rows of d inputs with independent N(0, 1) entries,
+/// drawn once per replicate and kept; labels x.w + N(0, sigma^2). After n fits, each on the
+/// previous fit's labels of the same inputs (regime replace),
+///   E||w_n - w*||^2 = sigma^2 d n / (T - d - 1),
+/// since every fit adds an independent error of covariance sigma^2 (X'X)^-1 and
+/// E tr((X'X)^-1) = d / (T - d - 1) (inverse Wishart). Needs T > d + 1.
+inline double regression_replace_error(double sigma, std::size_t d, std::size_t T, std::size_t n) {
+  if (T <= d + 1) throw std::domain_error("ouro::theory: the regression laws need T > d + 1");
+  return sigma * sigma * static_cast<double>(d) * static_cast<double>(n) /
+         static_cast<double>(T - d - 1);
+}
+
+/// The same when every fit uses all data so far (regime accumulate: the real rows and every
+/// generation's relabelled rows): E||w_n - w*||^2 = sigma^2 d / (T - d - 1) * sum_{i=1}^{n} 1/i^2,
+/// bounded by pi^2/6 times one fit's error: no collapse.
+inline double regression_accumulate_error(double sigma, std::size_t d, std::size_t T,
+                                          std::size_t n) {
+  double s = 0;
+  for (std::size_t i = 1; i <= n; ++i) s += 1.0 / (static_cast<double>(i) * static_cast<double>(i));
+  return regression_replace_error(sigma, d, T, 1) * s;
+}
+
+}  // namespace ouro::inline v0::theory

@@ -154,4 +154,4 @@ inline parsed<double> parse_real(std::string_view text, real_range r = {}) {
   return {v};
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

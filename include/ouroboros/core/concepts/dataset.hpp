@@ -77,4 +77,4 @@ void dataset_append(D& a, const D& b) {
   dataset_traits<D>::append(a, b);
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -76,7 +76,7 @@ decltype(auto) invoke_warm_fit(const F& f, const D& data, const M& prev, G& g, e
 }
 
 template <class F, class M>
-concept FitterFor = Distribution<M> && std::copy_constructible<F> &&
+concept FitterFor = Model<M> && std::copy_constructible<F> &&
     (detail::fit_with_log<F, dataset_t<M>, default_rng> ||
      detail::fit_plain<F, dataset_t<M>, default_rng>)&&requires(const F& f, const dataset_t<M>& d,
                                                                 default_rng& g, event_log& log) {
@@ -106,7 +106,7 @@ consteval bool check_fitter() {
     return false;
   } else {
     using M = fitted_model_t<F>;
-    if constexpr (!check_distribution<M>()) {
+    if constexpr (!check_model<M>()) {
       return false;
     } else {
       static_assert(
@@ -120,4 +120,4 @@ consteval bool check_fitter() {
   }
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -57,13 +57,13 @@ struct generation_context {
 };
 
 template <class X, class M>
-concept ScalarMetricFor = Distribution<M> && requires(const X& x, const generation_context<M>& c) {
+concept ScalarMetricFor = Model<M> && requires(const X& x, const generation_context<M>& c) {
   { x.name() } -> std::convertible_to<std::string>;
   { x(c) } -> std::convertible_to<double>;
 };
 
 template <class X, class M>
-concept VectorMetricFor = Distribution<M> && requires(const X& x, const generation_context<M>& c) {
+concept VectorMetricFor = Model<M> && requires(const X& x, const generation_context<M>& c) {
   { x.names() } -> std::convertible_to<std::vector<std::string>>;
   { x(c) } -> std::convertible_to<std::vector<double>>;
 };

@@ -78,7 +78,7 @@ concept RegimeForData = Dataset<D> && std::copy_constructible<R> && requires {
 };
 
 template <class R, class M>
-concept RegimeFor = Distribution<M> && RegimeForData<R, dataset_t<M>>;
+concept RegimeFor = Model<M> && RegimeForData<R, dataset_t<M>>;
 
 template <class R, class M>
 consteval bool check_regime() {
@@ -101,4 +101,4 @@ consteval bool check_regime() {
   }
 }
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -17,4 +17,4 @@ namespace ouro::inline v0 {
 template <class G>
 concept Rng = std::uniform_random_bit_generator<std::remove_reference_t<G>>;
 
-}  // namespace ouro
+}  // namespace ouro::inline v0
