@@ -20,23 +20,6 @@ namespace {
 
 constexpr const char* kName = "categorical_collapse";
 
-void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
-  // names relative to the output folder, where gnuplot runs (examples::render)
-  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
-  const std::filesystem::path theory = fmt::format("{}_theory.csv", kName);
-  const std::string header = fmt::format(
-      "set terminal pngcairo size 1400,500 noenhanced font ',10'\n"
-      "set output '{}'\nset datafile separator ','\n"
-      "set multiplot layout 1,3 title 'Categorical (Wright-Fisher) collapse: Monte Carlo mean "
-      "(95% CI), theory dashed'\nset key right top\nset grid\nset xlabel 'generation'\n",
-      fmt::format("{}.png", kName));
-  const std::string s = examples::panels_figure(header, summary, theory, res,
-                                                {{"heterozygosity", "heterozygosity"},
-                                                 {"entropy", "entropy"},
-                                                 {"support_size", "support_size"}});
-  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
-}
-
 }  // namespace
 
 int run_program(int argc, char** argv) {
@@ -98,49 +81,51 @@ int run_program(int argc, char** argv) {
   for (double& p : probs) p /= total;
   double h0 = 1;
   for (double p : probs) h0 -= p * p;
-  const double states = static_cast<double>(probs.size());
+  const std::size_t K = probs.size();
+  auto make_loop = [&](auto regime) {
+    using namespace ouro;
+    return collapse_loop{models::categorical_fitter{K, pseudocount},
+                         sample::ancestral{},
+                         regime,
+                         metrics::heterozygosity{},
+                         metrics::entropy{},
+                         metrics::support_size{},
+                         metrics::fixed_states{K}};
+  };
+  const std::size_t metric_count = make_loop(ouro::regime::replace{}).metric_names().size();
+  const double states = static_cast<double>(K);
   examples::check_memory(app, o,
                          {.model_bytes = 16 * states,
                           .sample_bytes = sizeof(std::uint32_t),
                           .fixed_bytes = 8 * states,
-                          .metrics = 6});
+                          .metrics = metric_count});
 
-  ouro::results res;
+  ouro::results res;  // the provenance (seed, threads, start, build) fills itself
   res.experiment = kName;
-  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
   res.config = {{"probs", probs},
                 {"pseudocount", pseudocount},
                 {"generations", static_cast<std::int64_t>(o.generations)},
                 {"replicates", static_cast<std::int64_t>(o.replicates)}};
-  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
+  for (auto& p : o.regime_choice().to_params()) res.config.push_back(p);
   const bool theory_applies = pseudocount == 0 && o.regime == "replace";
 
   const std::filesystem::path out = o.out;
-  const std::size_t K = probs.size();
-  const std::size_t rows = o.samples.size() * o.generations * o.replicates * (3 + K);
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * metric_count;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    examples::with_regime(o, [&](auto regime) {
+    ouro::with_regime(o.regime_choice(), [&](auto regime) {
       using namespace ouro;
-      auto loop = collapse_loop{models::categorical_fitter{K, pseudocount},
-                                sample::ancestral{},
-                                regime,
-                                metrics::heterozygosity{},
-                                metrics::entropy{},
-                                metrics::support_size{},
-                                metrics::fixed_states{K}};
+      const auto loop = make_loop(regime);
       for (std::size_t M : o.samples) {
         if (examples::session::interrupted(res)) break;
         const run_options opt = session.run_options_for(M);
         run_result run = loop.run(from_truth(models::categorical{probs}), opt);
-        if (theory_applies) {
-          std::vector<double> h;
-          for (std::size_t g = 0; g < run.generations; ++g)
-            h.push_back(theory::expected_heterozygosity(h0, M, g + 1));
-          run.theory.emplace_back("heterozygosity", std::move(h));
-        }
+        if (theory_applies)  // generation g has been fitted n = g + 1 times
+          run.attach_theory("heterozygosity", [&](std::size_t g) {
+            return theory::expected_heterozygosity(h0, M, g + 1);
+          });
         res.runs.push_back(std::move(run));
       }
     });
@@ -183,9 +168,12 @@ int run_program(int argc, char** argv) {
     }
     fmt::print("replicates fixed by generation {}: {:.1f}%\n", G - 1, 100 * fixed_total);
   }
-  write_plot_script(out, res);
-  std::filesystem::remove(out / fmt::format("{}.png", kName));
-  examples::render(o, out, fmt::format("{}.gp", kName));
+  examples::figure(o, kName, [&] {
+    ouro::io::figure_options f;
+    f.title = "Categorical (Wright-Fisher) collapse: Monte Carlo mean (95% CI), theory dashed";
+    f.panels = {{"heterozygosity"}, {"entropy"}, {"support_size"}};
+    return ouro::io::plot_results(res, ouro::io::output_files{out, kName}.figure(), f);
+  });
   fmt::print("\nresults in {}/\n", out.string());
   return 0;
 }

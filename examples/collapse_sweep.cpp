@@ -275,15 +275,6 @@ std::vector<cell> grid(const sweep_config& c) {
   return cells;
 }
 
-template <class F>
-decltype(auto) with_regime(const cell& c, std::size_t budget, F&& f) {
-  using namespace ouro::regime;
-  if (c.regime == "accumulate") return f(accumulate{});
-  if (c.regime == "accumulate_subsample") return f(accumulate_subsample{budget});
-  if (c.regime == "mix") return f(mix{c.real_fraction, real_source_kind::fixed});
-  return f(replace{});
-}
-
 /// Runs one work item: a block of replicates of one cell, every value kept.
 ouro::run_result run_item(const sweep_config& cfg, const cell& c, const ouro::sweep_item& item,
                           unsigned threads) {
@@ -303,7 +294,9 @@ ouro::run_result run_item(const sweep_config& cfg, const cell& c, const ouro::sw
   if (c.regime == "mix") opt.config.emplace_back("real_fraction", c.real_fraction);
   if (c.regime == "accumulate_subsample")
     opt.config.emplace_back("budget", static_cast<std::int64_t>(cfg.budget));
-  return with_regime(c, cfg.budget, [&](auto regime) {
+  const regime::choice choice{c.regime, c.real_fraction, regime::real_source_kind::fixed,
+                              cfg.budget};
+  return with_regime(choice, [&](auto regime) {
     if (c.model == "gaussian") {
       auto loop = collapse_loop{models::gaussian_fitter<models::unbiased>{},
                                 sample::ancestral{},
@@ -352,36 +345,50 @@ std::string final_csv(const ouro::results& res, const std::vector<cell>& cells) 
 }
 
 /// The summary figure: final-generation mean (95% CI) of each model's main metric against the
-/// sample size, one curve per regime, one panel per model.
-void write_plot_script(const std::filesystem::path& dir, const sweep_config& cfg,
-                       const std::vector<cell>& cells) {
-  // names relative to the output folder, where gnuplot runs (examples::render)
-  const std::filesystem::path csv = fmt::format("{}_final.csv", kName);
+/// sample size, one curve per regime, one panel per model; the data inline.
+ouro::io::plot_status plot_final(const ouro::results& res, const sweep_config& cfg,
+                                 const std::vector<cell>& cells, const std::filesystem::path& png) {
+  using ouro::io::gnuplot_number;
+  using ouro::io::gnuplot_string;
   std::vector<std::string> regimes;
   for (const auto& c : cells)
     if (std::find(regimes.begin(), regimes.end(), c.regime_label()) == regimes.end())
       regimes.push_back(c.regime_label());
-  std::string s = fmt::format(
-      "set terminal pngcairo size {},450 noenhanced font ',10'\nset output '{}'\n"
-      "set datafile separator ','\nset multiplot layout 1,{} title 'Collapse sweep: the last "
-      "generation ({} generations, {} replicates; mean and 95% CI)'\n"
-      "set logscale xy\nset grid\nset key bottom right\nset xlabel 'samples per generation M'\n",
-      550 * cfg.models.size(), fmt::format("{}.png", kName), cfg.models.size(), cfg.generations,
-      cfg.replicates);
-  for (const auto& model : cfg.models) {
-    const std::string metric = main_metric(model);
-    s += fmt::format("set title '{}: {}'\nset ylabel '{}'\nplot ", model, metric, metric);
+  std::string s;
+  for (std::size_t m = 0; m < cfg.models.size(); ++m)
     for (std::size_t r = 0; r < regimes.size(); ++r) {
-      if (r) s += ", \\\n     ";
-      s += fmt::format(
-          "\"< awk -F, '$1==\\\"{0}\\\" && $2==\\\"{1}\\\" && $4==\\\"{2}\\\"' '{3}'\" using "
-          "3:6:7:8 with yerrorlines lw 2 lc {4} title '{1}'",
-          model, regimes[r], metric, csv.string(), r + 1);
+      s += fmt::format("$d{}_{} << EOD\n", m, r);
+      for (std::size_t i = 0; i < res.runs.size(); ++i) {
+        if (cells[i].model != cfg.models[m] || cells[i].regime_label() != regimes[r]) continue;
+        const auto& run = res.runs[i];
+        const auto& ser = run.summary[*run.metric_index(main_metric(cells[i].model))];
+        const std::size_t g = run.generations - 1;
+        s += fmt::format("{} {} {} {}\n", cells[i].samples, gnuplot_number(ser.mean[g]),
+                         gnuplot_number(ser.ci95_lo[g]), gnuplot_number(ser.ci95_hi[g]));
+      }
+      s += "EOD\n";
     }
+  s += fmt::format(
+      "set multiplot layout 1,{} title {}\nset logscale xy\nset grid\nset key bottom right\n"
+      "set xlabel 'samples per generation M'\n",
+      cfg.models.size(),
+      gnuplot_string(fmt::format("Collapse sweep: the last generation ({} generations, {} "
+                                 "replicates; mean and 95% CI)",
+                                 cfg.generations, cfg.replicates)));
+  for (std::size_t m = 0; m < cfg.models.size(); ++m) {
+    const std::string metric = main_metric(cfg.models[m]);
+    s += fmt::format("set title {}\nset ylabel {}\nplot ",
+                     gnuplot_string(cfg.models[m] + ": " + metric), gnuplot_string(metric));
+    for (std::size_t r = 0; r < regimes.size(); ++r)
+      s += fmt::format("{}$d{}_{} using 1:2:3:4 with yerrorlines lw 2 lc {} title {}",
+                       r ? ", \\\n     " : "", m, r, r + 1, gnuplot_string(regimes[r]));
     s += "\n";
   }
   s += "unset multiplot\n";
-  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
+  ouro::io::png_canvas canvas;
+  canvas.width = static_cast<unsigned>(550 * cfg.models.size());
+  canvas.height = 450;
+  return ouro::io::render_png(s, png, canvas, /*keep_script=*/true);
 }
 
 }  // namespace
@@ -402,7 +409,8 @@ int run_program(int argc, char** argv) {
   CLI::App app{
       "A sweep of collapse experiments described by a JSON file (models gaussian and gmm; sample "
       "sizes, regimes, real-data fractions; replicates; generations; seed). Runs on one process "
-      "or under mpirun/srun, with the same results files either way. Writes collapse_sweep_results.json, "
+      "or under mpirun/srun, with the same results files either way. Writes "
+      "collapse_sweep_results.json, "
       "collapse_sweep_summary.csv, collapse_sweep.csv (per-replicate values, when at most "
       "1,000,000 rows), collapse_sweep_final.csv and collapse_sweep.png into --out.",
       kName};
@@ -615,8 +623,7 @@ int run_program(int argc, char** argv) {
     res.seed = cfg.seed;
     res.threads = item_threads;
     res.started = ouro::io::now_iso8601();
-    res.provenance = ouro::io::build_provenance();
-    res.provenance.emplace_back("ranks", std::to_string(ranks));
+    res.provenance.emplace_back("ranks", std::to_string(ranks));  // the rest fills itself
     res.config = {{"config_file", cfg.source.dump()},
                   {"generations", static_cast<std::int64_t>(cfg.generations)},
                   {"replicates", static_cast<std::int64_t>(cfg.replicates)}};
@@ -637,7 +644,6 @@ int run_program(int argc, char** argv) {
         for (auto& run : res.runs) run.has_values = false;  // the tidy CSV would be too large
       ouro::io::write_results(res, out, kName);
       ouro::io::write_file_atomic(out / fmt::format("{}_final.csv", kName), final_csv(res, cells));
-      write_plot_script(out, cfg, cells);
     } catch (const std::exception& e) {
       fmt::print(stderr, "{}: error: {}\n", kName, e.what());
       return 1;
@@ -656,8 +662,9 @@ int run_program(int argc, char** argv) {
     }
     examples::common_options plot;
     plot.no_plot = no_plot;
-    std::filesystem::remove(out / fmt::format("{}.png", kName));
-    examples::render(plot, out, fmt::format("{}.gp", kName));
+    examples::figure(plot, kName, [&] {
+      return plot_final(res, cfg, cells, ouro::io::output_files{out, kName}.figure());
+    });
     fmt::print("results in {}/\n", out.string());
     return 0;
   };

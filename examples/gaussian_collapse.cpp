@@ -29,24 +29,18 @@ std::vector<std::size_t> table_generations(std::size_t G) {
   return g;
 }
 
-void write_plot_script(const std::filesystem::path& dir, const ouro::results& res) {
-  // names relative to the output folder, where gnuplot runs (examples::render)
-  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
-  const std::filesystem::path theory = fmt::format("{}_theory.csv", kName);
-  const std::string header = fmt::format(
-      "set terminal pngcairo size 1400,1000 noenhanced font ',10'\n"
-      "set output '{}'\n"
-      "set datafile separator ','\n"
-      "set multiplot layout 2,2 title '1-D Gaussian model collapse: Monte Carlo mean (95% CI) "
-      "and theory (dashed)'\n"
-      "set key left top\nset grid\nset xlabel 'generation'\n",
-      fmt::format("{}.png", kName));
-  const std::string s = examples::panels_figure(header, summary, theory, res,
-                                                {{"log_variance", "E[log sigma^2]"},
-                                                 {"std", "E[sigma]"},
-                                                 {"mean_sq_error", "E[mu^2]"},
-                                                 {"w2_sq", "E[W2^2] to N(0,1)"}});
-  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), s);
+/// The figure: four panels of Monte Carlo means with 95% bands and the theory dashed.
+ouro::io::figure_options figure() {
+  ouro::io::figure_options f;
+  f.title = "1-D Gaussian model collapse: Monte Carlo mean (95% CI) and theory (dashed)";
+  f.panels = {{"log_variance", "E[log sigma^2]"},
+              {"std", "E[sigma]"},
+              {"mean_sq_error", "E[mu^2]"},
+              {"w2_sq", "E[W2^2] to N(0,1)"}};
+  f.columns = 2;
+  f.panel_width = 700;
+  f.panel_height = 480;
+  return f;
 }
 
 }  // namespace
@@ -54,7 +48,8 @@ void write_plot_script(const std::filesystem::path& dir, const ouro::results& re
 int run_program(int argc, char** argv) {
   CLI::App app{
       "Recursive fitting of a 1-D Gaussian (Shumailov et al.): Monte Carlo over replicates against "
-      "the exact expectations. Writes gaussian_collapse_results.json, gaussian_collapse_summary.csv, "
+      "the exact expectations. Writes gaussian_collapse_results.json, "
+      "gaussian_collapse_summary.csv, "
       "gaussian_collapse_theory.csv, gaussian_collapse.csv (per-replicate values, when at most "
       "1,000,000 rows or --write-replicates) and gaussian_collapse.png into --out.",
       kName};
@@ -80,7 +75,25 @@ int run_program(int argc, char** argv) {
     if (!app.count("--generations")) o.generations = 60;
     if (!app.count("--replicates")) o.replicates = 400;
   }
-  examples::check_memory(app, o, {.model_bytes = 64, .sample_bytes = sizeof(double), .metrics = 6});
+  // the loop for one estimator and regime: its metrics are the results' columns
+  auto make_loop = [](auto estimator, std::optional<double> floor, auto regime) {
+    using namespace ouro;
+    return collapse_loop{models::gaussian_fitter<decltype(estimator)>{floor},
+                         sample::ancestral{},
+                         regime,
+                         metrics::mean{},
+                         metrics::variance{},
+                         metrics::std_dev{},
+                         metrics::log_variance{},
+                         metrics::mean_sq_error{},
+                         metrics::w2_sq{}};
+  };
+  const std::size_t metric_count =
+      make_loop(ouro::models::unbiased{}, std::nullopt, ouro::regime::replace{})
+          .metric_names()
+          .size();
+  examples::check_memory(
+      app, o, {.model_bytes = 64, .sample_bytes = sizeof(double), .metrics = metric_count});
   for (auto m : o.samples)
     if (m < 2)
       examples::usage_error(
@@ -93,49 +106,35 @@ int run_program(int argc, char** argv) {
   if (floor == 0 && o.regime == "replace") theory_regime = ouro::theory::regime::replace;
   if (floor == 0 && o.regime == "accumulate") theory_regime = ouro::theory::regime::accumulate;
 
-  ouro::results res;
+  ouro::results res;  // the provenance (seed, threads, start, build) fills itself
   res.experiment = kName;
-  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
   res.config = {{"truth", std::string("N(0, 1)")},
                 {"estimator", estimator},
                 {"generations", static_cast<std::int64_t>(o.generations)},
                 {"replicates", static_cast<std::int64_t>(o.replicates)},
                 {"variance_floor", floor}};
-  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
+  for (auto& p : o.regime_choice().to_params()) res.config.push_back(p);
 
   const std::filesystem::path out = o.out;
-  const std::size_t rows = o.samples.size() * o.generations * o.replicates * 6;
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * metric_count;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto run_all = [&]<class Est>(Est) {
-    examples::with_regime(o, [&](auto regime) {
+  auto run_all = [&](auto estimator) {
+    ouro::with_regime(o.regime_choice(), [&](auto regime) {
       using namespace ouro;
       std::optional<double> vf;
       if (floor > 0) vf = floor;
-      auto loop = collapse_loop{models::gaussian_fitter<Est>{vf},
-                                sample::ancestral{},
-                                regime,
-                                metrics::mean{},
-                                metrics::variance{},
-                                metrics::std_dev{},
-                                metrics::log_variance{},
-                                metrics::mean_sq_error{},
-                                metrics::w2_sq{}};
+      const auto loop = make_loop(estimator, vf, regime);
       for (std::size_t M : o.samples) {
         if (examples::session::interrupted(res)) break;
         const run_options opt = session.run_options_for(M);
         run_result run = loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
-        if (theory_regime)
-          for (const auto& name : run.metric_names) {
-            std::vector<double> v;
-            for (std::size_t g = 0; g < run.generations; ++g) {
-              const auto e = theory::expected(name, M, g + 1, est, *theory_regime);
-              if (!e) break;
-              v.push_back(*e);
-            }
-            if (!v.empty()) run.theory.emplace_back(name, std::move(v));
-          }
+        if (theory_regime)  // generation g has been fitted n = g + 1 times
+          for (const auto& name : run.metric_names)
+            run.attach_theory(name, [&](std::size_t g) {
+              return theory::expected(name, M, g + 1, est, *theory_regime);
+            });
         res.runs.push_back(std::move(run));
       }
     });
@@ -172,14 +171,12 @@ int run_program(int argc, char** argv) {
       }
     if (run.theory.empty()) fmt::print("  (no closed form for this regime/floor)\n");
   }
-  write_plot_script(out, res);
-  std::filesystem::remove(out / fmt::format("{}.png", kName));
-  examples::render(o, out, fmt::format("{}.gp", kName));
-  fmt::print("\nresults in {}/: {}.json, {}_summary.csv, {}_theory.csv{}{}\n", out.string(), kName,
-             kName, kName, session.has_tidy() ? fmt::format(", {}.csv", kName) : "",
-             std::filesystem::exists(out / fmt::format("{}.png", kName))
-                 ? fmt::format(", {}.png", kName)
-                 : "");
+  const ouro::io::output_files files{out, kName};
+  const bool drawn = examples::figure(
+      o, kName, [&] { return ouro::io::plot_results(res, files.figure(), figure()); });
+  fmt::print("\nresults in {}/: {}_results.json, {}_summary.csv, {}_theory.csv{}{}\n", out.string(),
+             kName, kName, kName, session.has_tidy() ? fmt::format(", {}.csv", kName) : "",
+             drawn ? fmt::format(", {}.png", kName) : "");
   return 0;
 }
 

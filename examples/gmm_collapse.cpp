@@ -13,6 +13,7 @@
 #include "ouroboros/core/loop.hpp"
 #include "ouroboros/core/metrics.hpp"
 #include "ouroboros/core/samplers.hpp"
+#include "ouroboros/models/figures.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
 #include "ouroboros/models/metrics/gmm.hpp"
@@ -29,83 +30,7 @@ gmm make_truth(const std::string& name) {
   return gmm({1.0}, {0.0, 0.0}, {sym::identity(2)});
 }
 
-struct snapshot {
-  std::string run;
-  std::size_t generation;
-  gmm model;
-};
-
-nlohmann::json to_json(const snapshot& s) {
-  const auto& m = s.model;
-  nlohmann::json means = nlohmann::json::array(), covs = nlohmann::json::array();
-  for (std::size_t k = 0; k < m.components(); ++k) {
-    means.push_back(std::vector<double>(m.mean(k).begin(), m.mean(k).end()));
-    nlohmann::json c = nlohmann::json::array();
-    for (std::size_t i = 0; i < m.dim(); ++i) {
-      std::vector<double> row(m.dim());
-      for (std::size_t j = 0; j < m.dim(); ++j) row[j] = m.covariance(k)(i, j);
-      c.push_back(row);
-    }
-    covs.push_back(c);
-  }
-  return {{"run", s.run},           {"replicate", 0}, {"generation", s.generation},
-          {"weights", m.weights()}, {"means", means}, {"covariances", covs}};
-}
-
-/// Density grids of the snapshots (gnuplot grid blocks, one index per snapshot) and the script
-/// for the two figures.
-void write_figures_script(const std::filesystem::path& dir, const ouro::results& res,
-                          const std::vector<snapshot>& snaps, std::size_t generations) {
-  std::string grid;
-  const int n = 80;
-  const double lo = -4.5, hi = 4.5, h = (hi - lo) / (n - 1);
-  xt::xtensor<double, 2> row = xt::xtensor<double, 2>::from_shape({std::size_t(n), 2});
-  for (const auto& s : snaps) {
-    for (int i = 0; i < n; ++i) {
-      for (int j = 0; j < n; ++j) row(j, 0) = lo + i * h, row(j, 1) = lo + j * h;
-      const auto lp = s.model.log_pdf(row);
-      for (int j = 0; j < n; ++j)
-        grid += fmt::format("{:.4f} {:.4f} {:.6g}\n", row(j, 0), row(j, 1), std::exp(lp[j]));
-      grid += "\n";
-    }
-    grid += "\n";
-  }
-  // names relative to the output folder, where gnuplot runs (examples::render)
-  const std::filesystem::path grid_file = fmt::format("{}_snapshots.dat", kName);
-  ouro::io::write_file_atomic(dir / grid_file, grid);
-
-  std::set<std::string> runs;
-  std::size_t per_run = 0;
-  for (const auto& s : snaps) runs.insert(s.run);
-  per_run = runs.empty() ? 0 : snaps.size() / runs.size();
-  std::string gp = fmt::format(
-      "set terminal pngcairo size {},{} noenhanced font ',9'\nset output '{}'\n"
-      "set view map\nset contour base\nset cntrparam levels incremental 0.005,0.03,0.3\n"
-      "unset surface\nunset key\nset size ratio -1\nset xrange [{}:{}]\nset yrange [{}:{}]\n"
-      "set multiplot layout {},{} title 'GMM model collapse: density contours of replicate 0 "
-      "(rows: runs; columns: generations)'\n",
-      std::max<std::size_t>(per_run, 1) * 260, std::max<std::size_t>(runs.size(), 1) * 280,
-      "gmm_model_collapse_results.png", lo, hi, lo, hi, std::max<std::size_t>(runs.size(), 1),
-      std::max<std::size_t>(per_run, 1));
-  for (std::size_t i = 0; i < snaps.size(); ++i)
-    gp += fmt::format("set title '{} generation {}'\nsplot '{}' index {} using 1:2:3 with lines\n",
-                      snaps[i].run, snaps[i].generation, grid_file.string(), i);
-  gp += "unset multiplot\n";
-
-  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
-  gp += examples::panels_figure(
-      fmt::format(
-          "reset\nset terminal pngcairo size 1400,550 noenhanced font ',10'\nset output '{}'\n"
-          "set datafile separator ','\nset logscale y\nset grid\nset key right top\n"
-          "set xlabel 'generation'\nset xrange [0:{}]\n"
-          "set multiplot layout 1,2 title 'GMM collapse by sample size: mean over replicates with "
-          "95% band'\n",
-          "gmm_sample_size_comparison.png", generations - 1),
-      summary, {}, res,
-      {{"total_variance", "total variance"}, {"l2_distance", "L2 distance to the truth"}},
-      /*log_y=*/true);
-  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), gp);
-}
+using snapshot = ouro::models::gmm_snapshot;
 
 }  // namespace
 
@@ -170,18 +95,45 @@ int run_program(int argc, char** argv) {
       examples::usage_error(app, fmt::format("--components {} is more than --samples {}: a mixture "
                                              "needs at least one point per component",
                                              components, M));
-  examples::check_memory(app, o,
-                         {.model_bytes = static_cast<double>(components) * 8 * 8 + 64,
-                          .sample_bytes = 2 * sizeof(double) * static_cast<double>(1 + components),
-                          .metrics = 9});
-
   const gmm truth = make_truth(truth_name);
+  // a fixed held-out real sample for heldout_loglik and kl_to_truth, the same for every run
+  ouro::default_rng held_rng = ouro::make_stream(o.seed, 0, 0, ouro::stream_role::user);
+  const auto heldout = truth.sample(2000, held_rng);
+  // the metrics' fixed parts (the truth's 99% density level from 200,000 draws) are set up once,
+  // before the clock starts, like the held-out sample
+  const auto tail_mass = ouro::metrics::tail_mass_gmm::make(truth);
+  const auto kl = ouro::metrics::kl_to_truth_mc::on_heldout(truth, heldout);
   const auto cov_type = covariance == "diagonal"    ? ouro::models::covariance_type::diagonal
                         : covariance == "spherical" ? ouro::models::covariance_type::spherical
                                                     : ouro::models::covariance_type::full;
-  ouro::results res;
+  auto make_loop = [&](auto init, auto regime) {
+    using namespace ouro;
+    const models::gmm_fitter<decltype(init)> fit{.components = components,
+                                                 .covariance = cov_type,
+                                                 .reg_covar = reg_covar,
+                                                 .tol = tol,
+                                                 .max_iter = max_iter,
+                                                 .n_init = n_init};
+    return collapse_loop{fit,
+                         sample::density_truncation{truncate},
+                         regime,
+                         metrics::total_variance{},
+                         metrics::component_std{},
+                         metrics::l2_distance{truth},
+                         metrics::l2_distance_to_first{},
+                         kl,
+                         metrics::mean_norm{},
+                         tail_mass};
+  };
+  const std::size_t metric_count =
+      make_loop(ouro::models::init::kmeans{}, ouro::regime::replace{}).metric_names().size();
+  examples::check_memory(app, o,
+                         {.model_bytes = static_cast<double>(components) * 8 * 8 + 64,
+                          .sample_bytes = 2 * sizeof(double) * static_cast<double>(1 + components),
+                          .metrics = metric_count});
+
+  ouro::results res;  // the provenance (seed, threads, start, build) fills itself
   res.experiment = kName;
-  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
   res.config = {{"truth", truth_name},
                 {"components", static_cast<std::int64_t>(components)},
                 {"covariance", covariance},
@@ -193,14 +145,10 @@ int run_program(int argc, char** argv) {
                 {"truncate", truncate},
                 {"generations", static_cast<std::int64_t>(o.generations)},
                 {"replicates", static_cast<std::int64_t>(o.replicates)}};
-  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
-
-  // a fixed held-out real sample for heldout_loglik and kl_to_truth, the same for every run
-  ouro::default_rng held_rng = ouro::make_stream(o.seed, 0, 0, ouro::stream_role::user);
-  const auto heldout = truth.sample(2000, held_rng);
+  for (auto& p : o.regime_choice().to_params()) res.config.push_back(p);
 
   const std::filesystem::path out = o.out;
-  const std::size_t rows = o.samples.size() * o.generations * o.replicates * 9;
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * metric_count;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   std::set<std::size_t> snap_at;
@@ -210,25 +158,11 @@ int run_program(int argc, char** argv) {
   std::vector<snapshot> snaps;
   session.add_part(examples::collector_part("snapshots", snaps, &snapshot::model));
 
-  // the metrics' fixed parts (the truth's 99% density level from 200,000 draws) are set up once,
-  // before the clock starts, like the held-out sample
-  const auto tail_mass = ouro::metrics::tail_mass_gmm::make(truth);
-  const auto kl = ouro::metrics::kl_to_truth_mc::on_heldout(truth, heldout);
   const auto t0 = std::chrono::steady_clock::now();
-  auto run_all = [&]<class Init>(Init) {
-    examples::with_regime(o, [&](auto regime) {
+  auto run_all = [&](auto init) {
+    ouro::with_regime(o.regime_choice(), [&](auto regime) {
       using namespace ouro;
-      models::gmm_fitter<Init> fit{components, cov_type, reg_covar, tol, max_iter, n_init, Init{}};
-      auto loop = collapse_loop{fit,
-                                sample::density_truncation{truncate},
-                                regime,
-                                metrics::total_variance{},
-                                metrics::component_std{},
-                                metrics::l2_distance{truth},
-                                metrics::l2_distance_to_first{},
-                                kl,
-                                metrics::mean_norm{},
-                                tail_mass};
+      const auto loop = make_loop(init, regime);
       for (std::size_t M : o.samples) {
         if (examples::session::interrupted(res)) break;
         const run_options opt = session.run_options_for(M);
@@ -250,7 +184,7 @@ int run_program(int argc, char** argv) {
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::json extra;
     extra["snapshots"] = nlohmann::json::array();
-    for (const auto& s : snaps) extra["snapshots"].push_back(to_json(s));
+    for (const auto& s : snaps) extra["snapshots"].push_back(ouro::models::to_json(s));
     ouro::io::write_results(res, out, kName, extra, /*tidy=*/false);
     session.finish_tidy(res);
   } catch (const std::exception& e) {
@@ -277,10 +211,21 @@ int run_program(int argc, char** argv) {
   std::size_t events = 0;
   for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
   if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
-  write_figures_script(out, res, snaps, o.generations);
-  std::filesystem::remove(out / "gmm_model_collapse_results.png");
-  std::filesystem::remove(out / "gmm_sample_size_comparison.png");
-  examples::render(o, out, fmt::format("{}.gp", kName));
+  // the names users of the original replication look for
+  examples::figure(o, kName, [&] {
+    return ouro::models::plot_gmm_contours(snaps, out / "gmm_model_collapse_results.png",
+                                           "GMM model collapse: density contours of replicate 0 "
+                                           "(rows: runs; columns: generations)");
+  });
+  examples::figure(o, kName, [&] {
+    ouro::io::figure_options f;
+    f.title = "GMM collapse by sample size: mean over replicates with 95% band";
+    f.panels = {{"total_variance", "total variance", true},
+                {"l2_distance", "L2 distance to the truth", true}};
+    f.panel_width = 700;
+    f.panel_height = 500;
+    return ouro::io::plot_results(res, out / "gmm_sample_size_comparison.png", f);
+  });
   fmt::print("results in {}/\n", out.string());
   return 0;
 }

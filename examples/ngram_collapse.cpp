@@ -35,67 +35,78 @@ ouro::models::ngram_smoothing smoothing_from(const std::string& s) {
 }
 
 /// Histograms of log10 perplexity (bins of 0.05 from 0 to 4; larger values in the last bin) of
-/// the kept generations, as CSV: run,generation,log10_lo,log10_hi,fraction.
-std::string histogram_csv(const ouro::metrics::generated_perplexity::collector& c) {
-  constexpr int bins = 80;
-  constexpr double width = 0.05;
-  std::string out = "run,generation,log10_lo,log10_hi,fraction\n";
+/// the kept generations, by run and generation.
+struct histogram {
+  std::string run;
+  std::size_t generation;
+  std::vector<double> fraction;
+};
+constexpr int kBins = 80;
+constexpr double kBinWidth = 0.05;
+std::vector<histogram> histograms(const ouro::metrics::generated_perplexity::collector& c) {
   auto kept = c.kept;
   std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
     return a.run != b.run ? a.run < b.run : a.generation < b.generation;
   });
+  std::vector<histogram> out;
   for (const auto& e : kept) {
-    std::vector<double> h(bins, 0.0);
+    std::vector<double> h(kBins, 0.0);
     for (double p : e.perplexities) {
-      const int b = std::clamp(static_cast<int>(std::floor(std::log10(std::max(p, 1.0)) / width)),
-                               0, bins - 1);
+      const int b = std::clamp(
+          static_cast<int>(std::floor(std::log10(std::max(p, 1.0)) / kBinWidth)), 0, kBins - 1);
       h[static_cast<std::size_t>(b)] += 1.0 / static_cast<double>(e.perplexities.size());
     }
-    for (int b = 0; b < bins; ++b)
-      out += fmt::format("{},{},{:.2f},{:.2f},{:.6g}\n", e.run, e.generation, b * width,
-                         (b + 1) * width, h[static_cast<std::size_t>(b)]);
+    out.push_back({e.run, e.generation, std::move(h)});
   }
   return out;
 }
 
-void write_figures_script(const std::filesystem::path& dir, const ouro::results& res,
-                          const std::vector<std::size_t>& hist_gens) {
-  // names relative to the output folder, where gnuplot runs (examples::render)
-  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
-  std::string gp = examples::panels_figure(
-      fmt::format("set terminal pngcairo size 1500,500 noenhanced font ',10'\nset output '{}'\n"
-                  "set datafile separator ','\nset grid\nset key left top\n"
-                  "set xlabel 'generation'\n"
-                  "set multiplot layout 1,3 title 'n-gram model collapse on the Brown corpus: "
-                  "mean over replicates with 95% band, one curve per run'\n",
-                  "ngram_perplexity.png"),
-      summary, {}, res,
-      {{"test_perplexity", "perplexity of the real test split"},
-       {"vocab_survival", "share of the original vocabulary still used"},
-       {"tail_mass", "share of tokens from the rarest half of the vocabulary"}});
-  const std::filesystem::path hist = "ngram_generated_perplexity.csv";
-  gp += fmt::format(
-      "reset\nset terminal pngcairo size {},450 noenhanced font ',10'\nset output '{}'\n"
-      "set datafile separator ','\nset grid\nset key right top\nset xlabel 'log10 perplexity "
-      "under the generation-0 model'\nset ylabel 'fraction of sentences'\nset xrange [0:3.5]\n"
-      "set multiplot layout 1,{} title 'Perplexity of each generation''s training sentences "
-      "under the generation-0 model (replicate 0)'\n",
-      std::max<std::size_t>(hist_gens.size(), 1) * 380, "ngram_generated_perplexity.png",
-      std::max<std::size_t>(hist_gens.size(), 1));
-  for (std::size_t g : hist_gens) {
-    gp += fmt::format("set title 'generation {}'\nplot ", g);
-    int colour = 1;
-    for (const auto& run : res.runs) {
-      if (colour > 1) gp += ", \\\n     ";
-      gp += fmt::format(
-          R"("< awk -F, '$1==\"{}\" && $2=={}' '{}'" using 3:5 with steps lc {} lw 2 title '{}')",
-          run.label, g, hist.string(), colour, run.label);
-      ++colour;
-    }
-    gp += "\n";
+/// The histograms as CSV: run,generation,log10_lo,log10_hi,fraction.
+std::string histogram_csv(const std::vector<histogram>& hs) {
+  std::string out = "run,generation,log10_lo,log10_hi,fraction\n";
+  for (const auto& h : hs)
+    for (int b = 0; b < kBins; ++b)
+      out += fmt::format("{},{},{:.2f},{:.2f},{:.6g}\n", h.run, h.generation, b * kBinWidth,
+                         (b + 1) * kBinWidth, h.fraction[static_cast<std::size_t>(b)]);
+  return out;
+}
+
+/// The histograms figure: a panel per kept generation, a curve per run, the data inline.
+ouro::io::plot_status plot_histograms(const std::vector<histogram>& hs,
+                                      const std::vector<std::size_t>& gens,
+                                      const std::filesystem::path& png) {
+  using ouro::io::gnuplot_string;
+  std::string s;
+  for (std::size_t i = 0; i < hs.size(); ++i) {
+    s += fmt::format("$h{} << EOD\n", i);
+    for (int b = 0; b < kBins; ++b)
+      s += fmt::format("{:.2f} {:.6g}\n", b * kBinWidth,
+                       hs[i].fraction[static_cast<std::size_t>(b)]);
+    s += "EOD\n";
   }
-  gp += "unset multiplot\n";
-  ouro::io::write_file_atomic(dir / fmt::format("{}.gp", kName), gp);
+  s += fmt::format(
+      "set grid\nset key right top\nset xlabel 'log10 perplexity under the generation-0 model'\n"
+      "set ylabel 'fraction of sentences'\nset xrange [0:3.5]\nset multiplot layout 1,{} title "
+      "{}\n",
+      std::max<std::size_t>(gens.size(), 1),
+      gnuplot_string("Perplexity of each generation's training sentences under the generation-0 "
+                     "model (replicate 0)"));
+  for (std::size_t g : gens) {
+    std::string plot;
+    int colour = 1;
+    for (std::size_t i = 0; i < hs.size(); ++i) {
+      if (hs[i].generation != g) continue;
+      plot += fmt::format("{}$h{} using 1:2 with steps lc {} lw 2 title {}",
+                          plot.empty() ? "plot " : ", \\\n     ", i, colour++,
+                          gnuplot_string(hs[i].run));
+    }
+    if (!plot.empty()) s += fmt::format("set title 'generation {}'\n{}\n", g, plot);
+  }
+  s += "unset multiplot\n";
+  ouro::io::png_canvas canvas;
+  canvas.width = static_cast<unsigned>(std::max<std::size_t>(gens.size(), 1) * 380);
+  canvas.height = 450;
+  return ouro::io::render_png(s, png, canvas, /*keep_script=*/true);
 }
 
 }  // namespace
@@ -214,6 +225,29 @@ int run_program(int argc, char** argv) {
   const auto full_train = vocab.encode(train_text);
   std::size_t test_oov = 0;
   const auto test = vocab.encode(test_text, &test_oov);
+  auto keep = std::make_shared<ouro::metrics::generated_perplexity::collector>();
+  // the loop for one training text, sampler and regime: its metrics are the results' columns
+  auto make_loop = [&](const corpus& train, const ouro::sample::ngram_text& sampler, auto regime) {
+    using namespace ouro;
+    ouro::models::ngram_fitter fit;
+    fit.order = order;
+    fit.vocab_size = vocab.size();
+    fit.smoothing = smoothing_from(smoothing);
+    return collapse_loop{fit,
+                         sampler,
+                         regime,
+                         metrics::corpus_perplexity{test, "test_perplexity"},
+                         metrics::corpus_perplexity{train, "train_perplexity"},
+                         metrics::vocab_survival{},
+                         metrics::distinct_ngrams{},
+                         metrics::unigram_entropy{},
+                         metrics::ngram_tail_mass::make(train, vocab.size()),
+                         metrics::generated_perplexity{keep}};
+  };
+  const std::size_t metric_count =
+      make_loop(corpus{}, ouro::sample::ngram_text{}, ouro::regime::replace{})
+          .metric_names()
+          .size();
   {
     const double sentences = static_cast<double>(full_train.sentences());
     const double tokens = static_cast<double>(full_train.token_count()) + sentences;
@@ -222,12 +256,11 @@ int run_program(int argc, char** argv) {
                            {.model_bytes = tokens * static_cast<double>(order) * 48,
                             .sample_bytes = per_sentence,
                             .fixed_bytes = tokens * 8 + static_cast<double>(vocab.size()) * 64,
-                            .metrics = 8});
+                            .metrics = metric_count});
   }
 
-  ouro::results res;
+  ouro::results res;  // the provenance (seed, threads, start, build) fills itself
   res.experiment = kName;
-  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
   res.config = {{"data", data},
                 {"order", static_cast<std::int64_t>(order)},
                 {"min_count", static_cast<std::int64_t>(min_count)},
@@ -247,23 +280,19 @@ int run_program(int argc, char** argv) {
                 {"regime", o.regime}};
 
   const std::filesystem::path out = o.out;
-  const std::size_t rows = o.samples.size() * fractions.size() * o.generations * o.replicates * 9;
+  const std::size_t rows =
+      o.samples.size() * fractions.size() * o.generations * o.replicates * metric_count;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
   std::vector<std::size_t> hist_gens;
   for (std::size_t g : {std::size_t{0}, std::size_t{1}, o.generations / 2, o.generations - 1})
     if (g < o.generations && std::find(hist_gens.begin(), hist_gens.end(), g) == hist_gens.end())
       hist_gens.push_back(g);
-  auto keep = std::make_shared<ouro::metrics::generated_perplexity::collector>();
   keep->generations = hist_gens;
   using kept_entry = ouro::metrics::generated_perplexity::collector::entry;
   session.add_part(
       examples::collector_part("generated_perplexities", keep->kept, &kept_entry::perplexities));
 
-  ouro::models::ngram_fitter fit;
-  fit.order = order;
-  fit.vocab_size = vocab.size();
-  fit.smoothing = smoothing_from(smoothing);
   ouro::models::ngram_decoding dec;
   dec.how = decoding == "beam" ? ouro::models::ngram_decoding::method::beam
                                : ouro::models::ngram_decoding::method::sample;
@@ -295,24 +324,15 @@ int run_program(int argc, char** argv) {
         examples::common_options of = o;
         of.real_fraction = f;
         of.real_source = "fixed";
-        examples::with_regime(of, [&](auto regime) {
+        ouro::with_regime(of.regime_choice(), [&](auto regime) {
           using namespace ouro;
-          auto loop = collapse_loop{fit,
-                                    sampler,
-                                    regime,
-                                    metrics::corpus_perplexity{test, "test_perplexity"},
-                                    metrics::corpus_perplexity{train, "train_perplexity"},
-                                    metrics::vocab_survival{},
-                                    metrics::distinct_ngrams{},
-                                    metrics::unigram_entropy{},
-                                    metrics::ngram_tail_mass::make(train, vocab.size()),
-                                    metrics::generated_perplexity{keep}};
+          const auto loop = make_loop(train, sampler, regime);
           run_options opt = session.run_options_for(train.sentences());
           opt.label = o.regime == "mix" ? fmt::format("real={:g}", f) : o.regime;
           if (o.samples.size() > 1)
             opt.label = fmt::format("M={},{}", train.sentences(), opt.label);
           opt.config.push_back({"words", static_cast<std::int64_t>(train.token_count())});
-          for (auto& p : examples::regime_params(of)) opt.config.push_back(p);
+          for (auto& p : of.regime_choice().to_params()) opt.config.push_back(p);
           keep->run = opt.label;
           res.runs.push_back(loop.run(from_data(train), opt));
         });
@@ -320,7 +340,8 @@ int run_program(int argc, char** argv) {
     }
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
-    ouro::io::write_file_atomic(out / "ngram_generated_perplexity.csv", histogram_csv(*keep));
+    ouro::io::write_file_atomic(out / "ngram_generated_perplexity.csv",
+                                histogram_csv(histograms(*keep)));
     session.finish_tidy(res);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
@@ -347,10 +368,19 @@ int run_program(int argc, char** argv) {
   std::size_t events = 0;
   for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
   if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
-  write_figures_script(out, res, hist_gens);
-  std::filesystem::remove(out / "ngram_perplexity.png");
-  std::filesystem::remove(out / "ngram_generated_perplexity.png");
-  examples::render(o, out, fmt::format("{}.gp", kName));
+  examples::figure(o, kName, [&] {
+    ouro::io::figure_options f;
+    f.title = "n-gram model collapse on the Brown corpus: mean over replicates with 95% band";
+    f.panels = {{"test_perplexity", "perplexity of the real test split"},
+                {"vocab_survival", "share of the original vocabulary still used"},
+                {"tail_mass", "share of tokens from the rarest half of the vocabulary"}};
+    f.panel_width = 500;
+    f.panel_height = 460;
+    return ouro::io::plot_results(res, out / "ngram_perplexity.png", f);
+  });
+  examples::figure(o, kName, [&] {
+    return plot_histograms(histograms(*keep), hist_gens, out / "ngram_generated_perplexity.png");
+  });
   fmt::print("results in {}/\n", out.string());
   return 0;
 }

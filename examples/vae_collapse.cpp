@@ -10,20 +10,11 @@
 #include <string>
 #include <vector>
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STBI_WRITE_NO_STDIO
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
-
 #include "common/example_support.hpp"
 #include "ouroboros/core/loop.hpp"
 #include "ouroboros/core/real_source.hpp"
 #include "ouroboros/core/samplers.hpp"
+#include "ouroboros/models/figures.hpp"
 #include "ouroboros/models/idx.hpp"
 #include "ouroboros/models/metrics/vae.hpp"
 #include "ouroboros/models/vae.hpp"
@@ -33,43 +24,8 @@ namespace {
 constexpr const char* kName = "vae_collapse";
 using model = ouro::models::vae<float>;
 
-/// Digits of one generation for the samples figure.
-struct sample_row {
-  std::string run;
-  std::size_t generation;
-  xt::xtensor<float, 2> digits;
-};
-
-/// A grey-scale PNG: one row of `per_row` images (`height` x `width` pixels each) per entry, a
-/// 2-pixel gap, written atomically. Images too large for one PNG are refused with io_error.
-void write_samples_png(const std::filesystem::path& path, const std::vector<sample_row>& rows,
-                       std::size_t height, std::size_t width) {
-  if (rows.empty()) return;
-  const std::size_t per_row = rows[0].digits.shape()[0], gap = 2;
-  const std::size_t W = per_row * (width + gap) + gap, H = rows.size() * (height + gap) + gap;
-  if (W > (1u << 16) || H > (1u << 16))
-    throw ouro::io_error(fmt::format(
-        "{}: a figure of {} x {} pixels is too large to draw; the data files are complete",
-        path.string(), W, H));
-  std::vector<unsigned char> img(W * H, 40);
-  for (std::size_t r = 0; r < rows.size(); ++r)
-    for (std::size_t d = 0; d < per_row; ++d)
-      for (std::size_t y = 0; y < height; ++y)
-        for (std::size_t x = 0; x < width; ++x) {
-          const float v = rows[r].digits(d, y * width + x);
-          img[(gap + r * (height + gap) + y) * W + gap + d * (width + gap) + x] =
-              static_cast<unsigned char>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255));
-        }
-  std::string png;
-  stbi_write_png_to_func(
-      [](void* ctx, void* data, int size) {
-        static_cast<std::string*>(ctx)->append(static_cast<const char*>(data),
-                                               static_cast<std::size_t>(size));
-      },
-      &png, static_cast<int>(W), static_cast<int>(H), 1, img.data(), static_cast<int>(W));
-  if (png.empty()) throw ouro::io_error(fmt::format("{}: PNG encoding failed", path.string()));
-  ouro::io::write_file_atomic(path, png);
-}
+/// Digits of one generation for the samples figure (a row of ouro::models::write_image_grid_png).
+using sample_row = ouro::models::image_row;
 
 }  // namespace
 
@@ -175,6 +131,21 @@ int run_program(int argc, char** argv) {
     if (M > train_set.size())
       examples::usage_error(
           app, fmt::format("--samples {} exceeds the {} training digits", M, train_set.size()));
+  ouro::models::vae_fitter<float> fit;
+  fit.shape = {D, hidden, latent};
+  fit.epochs = epochs;
+  fit.batch = batch;
+  fit.lr = lr;
+  fit.binarize_samples = binarize;
+  fit.truncation = truncate;
+  ouro::metrics::generated_digits<float> gen_metric{
+      ouro::metrics::knn_classifier(train_set.images, train_set.labels, 5), gen_samples, 200};
+  auto make_loop = [&](auto regime) {
+    using namespace ouro;
+    return collapse_loop{fit, sample::ancestral{}, regime,
+                         metrics::test_nelbo<float>{test_set.images}, gen_metric};
+  };
+  const std::size_t metric_count = make_loop(ouro::regime::replace{}).metric_names().size();
   {
     const double Dd = static_cast<double>(D), Hd = static_cast<double>(hidden),
                  Ld = static_cast<double>(latent);
@@ -187,12 +158,11 @@ int run_program(int argc, char** argv) {
         {.model_bytes = params * 4 * 4 + static_cast<double>(batch) * (Dd + Hd) * 8,
          .sample_bytes = Dd * 4,
          .fixed_bytes = static_cast<double>(all.size()) * Dd * 4 * 3,
-         .metrics = 15});
+         .metrics = metric_count});
   }
 
-  ouro::results res;
+  ouro::results res;  // the provenance (seed, threads, start, build) fills itself
   res.experiment = kName;
-  examples::stamp(res, o, o.threads == 0 ? std::thread::hardware_concurrency() : o.threads);
   res.config = {{"data", images.empty() ? data : images},
                 {"train_digits", static_cast<std::int64_t>(train_set.size())},
                 {"test_digits", static_cast<std::int64_t>(test_set.size())},
@@ -206,30 +176,20 @@ int run_program(int argc, char** argv) {
                 {"gen_samples", static_cast<std::int64_t>(gen_samples)},
                 {"generations", static_cast<std::int64_t>(o.generations)},
                 {"replicates", static_cast<std::int64_t>(o.replicates)}};
-  for (auto& p : examples::regime_params(o)) res.config.push_back(p);
+  for (auto& p : o.regime_choice().to_params()) res.config.push_back(p);
 
   const std::filesystem::path out = o.out;
-  const std::size_t rows = o.samples.size() * o.generations * o.replicates * 15;
+  const std::size_t rows = o.samples.size() * o.generations * o.replicates * metric_count;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
 
-  ouro::models::vae_fitter<float> fit;
-  fit.shape = {D, hidden, latent};
-  fit.epochs = epochs;
-  fit.batch = batch;
-  fit.lr = lr;
-  fit.binarize_samples = binarize;
-  fit.truncation = truncate;
-  ouro::metrics::generated_digits<float> gen_metric{
-      ouro::metrics::knn_classifier(train_set.images, train_set.labels, 5), gen_samples, 200};
   std::vector<sample_row> sample_rows;
-  session.add_part(examples::collector_part("sample_rows", sample_rows, &sample_row::digits));
+  session.add_part(examples::collector_part("sample_rows", sample_rows, &sample_row::images));
 
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    examples::with_regime(o, [&](auto regime) {
+    ouro::with_regime(o.regime_choice(), [&](auto regime) {
       using namespace ouro;
-      auto loop = collapse_loop{fit, sample::ancestral{}, regime,
-                                metrics::test_nelbo<float>{test_set.images}, gen_metric};
+      const auto loop = make_loop(regime);
       for (std::size_t M : o.samples) {
         if (examples::session::interrupted(res)) break;
         xt::xtensor<float, 2> train = train_set.images;
@@ -252,7 +212,7 @@ int run_program(int argc, char** argv) {
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
     session.finish_tidy(res);
-    write_samples_png(out / "vae_samples.png", sample_rows, all.rows, all.cols);
+    ouro::models::write_image_grid_png(out / "vae_samples.png", sample_rows, all.rows, all.cols);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
@@ -277,22 +237,18 @@ int run_program(int argc, char** argv) {
   for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
   if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
 
-  // names relative to the output folder, where gnuplot runs (examples::render)
-  const std::filesystem::path summary = fmt::format("{}_summary.csv", kName);
-  const std::string gp = examples::panels_figure(
-      fmt::format("set terminal pngcairo size 1600,450 noenhanced font ',10'\nset output '{}'\n"
-                  "set datafile separator ','\nset grid\nset key right top\n"
-                  "set xlabel 'generation'\nset multiplot layout 1,4 title 'VAE model collapse "
-                  "on MNIST: mean over replicates with 95% band'\n",
-                  "vae_metrics.png"),
-      summary, {}, res,
-      {{"test_nelbo", "negative ELBO per real test digit"},
-       {"latent_mean_std", "std of latent means (generation-0 encoder)"},
-       {"pixel_variance", "pixel variance of generated digits"},
-       {"class_entropy", "entropy of generated classes (bits)"}});
-  ouro::io::write_file_atomic(out / fmt::format("{}.gp", kName), gp);
-  std::filesystem::remove(out / "vae_metrics.png");
-  examples::render(o, out, fmt::format("{}.gp", kName));
+  examples::figure(o, kName, [&] {
+    ouro::io::figure_options f;
+    f.title = "VAE model collapse on MNIST: mean over replicates with 95% band";
+    f.panels = {{"test_nelbo", "negative ELBO per real test digit"},
+                {"latent_mean_std", "std of latent means (generation-0 encoder)"},
+                {"pixel_variance", "pixel variance of generated digits"},
+                {"class_entropy", "entropy of generated classes (bits)"}};
+    f.columns = 4;
+    f.panel_width = 400;
+    f.panel_height = 420;
+    return ouro::io::plot_results(res, out / "vae_metrics.png", f);
+  });
   fmt::print("results in {}/ (vae_samples.png: one row of digits per generation)\n", out.string());
   return 0;
 }

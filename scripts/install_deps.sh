@@ -4,7 +4,7 @@
 # Usage: scripts/install_deps.sh [extra-package ...]
 set -euo pipefail
 packages=(cmake ninja-build g++ libxtensor-dev libxtensor-blas-dev libfmt-dev catch2 libcli11-dev
-          nlohmann-json3-dev libopenblas-dev zlib1g-dev libstb-dev valgrind git openmpi-bin
+          nlohmann-json3-dev libopenblas-dev zlib1g-dev valgrind git openmpi-bin
           libopenmpi-dev procps gnuplot-nox "$@")
 missing=()
 for p in "${packages[@]}"; do

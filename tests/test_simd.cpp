@@ -45,6 +45,11 @@ TEST_CASE("vectorised sums match plain sums", "[simd]") {
     CHECK(models::detail::sum8(x) == Approx(s).margin(1e-12));
     CHECK(models::detail::sum_sq_dev8(x, c) == Approx(q).margin(1e-12));
     if (n > 0) {
+      // every instruction set's entry gives the same bits
+      const auto w8 = models::detail::shifted_sum8_kernel_w8(x.data(), n, x[0]);
+      const auto w4 = models::detail::shifted_sum8_kernel_w4(x.data(), n, x[0]);
+      const auto w2 = models::detail::shifted_sum8_kernel_w2(x.data(), n, x[0]);
+      CHECK((w8.s1 == w2.s1 && w8.s2 == w2.s2 && w4.s1 == w2.s1 && w4.s2 == w2.s2));
       const auto [s1, s2] = models::detail::shifted_sum8(x, x[0]);
       CHECK(x[0] + s1 / static_cast<double>(n) == Approx(c).margin(1e-12));
       CHECK(s2 - s1 * s1 / static_cast<double>(n) == Approx(q).margin(1e-10));

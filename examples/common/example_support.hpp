@@ -1,11 +1,11 @@
-// What every example program shares: the common command line (README.md), regime
-// selection by name, progress on stderr, writing the results files and rendering figures.
-// This is example code, not part of the library: it prints, and it exits.
+// What every example program shares that is about its command line: the common options
+// (README.md), the memory check, the output folder's lock, checkpoints and interrupts. Regimes by
+// name, progress, the results files, theory and figures come from the library. This is example
+// code, not part of the library: it prints, and it exits.
 #pragma once
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,6 +30,8 @@
 #include "ouroboros/core/regimes.hpp"
 #include "ouroboros/core/values.hpp"
 #include "ouroboros/io/checkpoint_store.hpp"
+#include "ouroboros/io/plot.hpp"
+#include "ouroboros/io/progress.hpp"
 #include "ouroboros/io/read_file.hpp"
 #include "ouroboros/io/results_io.hpp"
 
@@ -54,6 +56,14 @@ struct common_options {
   double checkpoint_interval = 10;
   bool resume = false;
   bool skip_memory_check = false;
+
+  /// The regime the options name, for ouro::with_regime (its settings: choice.to_params()).
+  ouro::regime::choice regime_choice() const {
+    return {regime, real_fraction,
+            real_source == "fresh" ? ouro::regime::real_source_kind::fresh
+                                   : ouro::regime::real_source_kind::fixed,
+            budget};
+  }
 };
 
 /// A CLI11 check of a path option: it must not be empty ("" would name no file, or the root).
@@ -337,218 +347,38 @@ inline void check_memory(const CLI::App& app, const common_options& o, const foo
         std::exit(2);
 }
 
-/// Calls f with the regime object named by the options.
-template <class F>
-decltype(auto) with_regime(const common_options& o, F&& f) {
-  using namespace ouro::regime;
-  if (o.regime == "accumulate") return f(accumulate{});
-  if (o.regime == "accumulate_subsample") return f(accumulate_subsample{o.budget});
-  if (o.regime == "mix")
-    return f(mix{o.real_fraction, o.real_source == "fresh"
-                                      ? ouro::regime::real_source_kind::fresh
-                                      : ouro::regime::real_source_kind::fixed});
-  return f(replace{});
-}
-
-/// The regime's settings as they are written into the results.
-inline ouro::params regime_params(const common_options& o) {
-  ouro::params p{{"regime", o.regime}};
-  if (o.regime == "mix") {
-    p.emplace_back("real_fraction", o.real_fraction);
-    p.emplace_back("real_source", o.real_source);
-  }
-  if (o.regime == "accumulate_subsample")
-    p.emplace_back("budget", static_cast<std::int64_t>(o.budget));
-  return p;
-}
-
-/// Progress on stderr: run, generation, replicates, elapsed time and ETA. On a terminal it
-/// refreshes one line about twice a second; otherwise it prints a line every 10% of the run.
-inline ouro::observer progress(std::string program) {
-  const bool tty = isatty(fileno(stderr)) != 0;
-  auto last = std::make_shared<double>(-1.0);
-  auto last_decile = std::make_shared<long>(-1);
-  return [=](const ouro::generation_report& r) {
-    const double done = static_cast<double>(r.generation + 1) / static_cast<double>(r.generations);
-    const double eta = done > 0 ? r.elapsed_seconds * (1 - done) / done : 0;
-    const bool final = r.generation + 1 == r.generations;
-    if (tty) {
-      if (final || r.elapsed_seconds - *last >= 0.5) {
-        *last = r.elapsed_seconds;
-        fmt::print(stderr,
-                   "\r{} [{}] generation {}/{} x {} replicates, {:.1f}s elapsed, ETA {:.1f}s   {}",
-                   program, r.label, r.generation + 1, r.generations, r.replicates,
-                   r.elapsed_seconds, eta, final ? "\n" : "");
-      }
-    } else {
-      const long decile = static_cast<long>(done * 10);
-      if (decile != *last_decile) {
-        *last_decile = decile;
-        fmt::print(stderr,
-                   "{} [{}] generation {}/{} x {} replicates, {:.1f}s elapsed, ETA {:.1f}s\n",
-                   program, r.label, r.generation + 1, r.generations, r.replicates,
-                   r.elapsed_seconds, eta);
-      }
-    }
-    return ouro::observer_action::proceed;
-  };
-}
-
 /// Whether the tidy per-replicate CSV is written: when asked, or when it has at most 1e6 rows.
 inline bool write_tidy(const common_options& o, std::size_t rows) {
   return o.write_replicates || rows <= 1'000'000;
 }
 
-/// Fills the provenance of a results object.
-inline void stamp(ouro::results& res, const common_options& o, unsigned threads_used) {
-  res.seed = o.seed;
-  res.threads = threads_used;
-  res.started = ouro::io::now_iso8601();
-  res.provenance = ouro::io::build_provenance();
-}
-
-/// The path of the gnuplot program, found on PATH; empty when there is none.
-inline std::string find_gnuplot() {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    const auto end = std::min(dirs.find(':'), dirs.size());
-    const std::string candidate =
-        fmt::format("{}/gnuplot", end == 0 ? std::string_view(".") : dirs.substr(0, end));
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0)
-      return candidate;
-    dirs = end == dirs.size() ? std::string_view{} : dirs.substr(end + 1);
-  }
-  return {};
-}
-
-/// Runs gnuplot on a figure script that lies in the output folder `dir`, unless --no-plot. The
-/// script names its data files and its figures (`set output '<file>'`) relative to `dir`, and
-/// gnuplot runs in `dir`, started directly (no shell), so the folder's name, whatever characters
-/// it holds, never enters a command. Without gnuplot it says so once and returns false.
-/// Figures appear atomically and never through a link: gnuplot draws into a private folder
-/// (`plot.tmp.XXXXXX`, mode 0700) made for this call, and only a complete figure is renamed into
-/// place, replacing whatever stood at its name (a crash or a gnuplot failure leaves no half-drawn
-/// PNG). The script on disk keeps the real names, to be run by hand in `dir`.
-inline bool render(const common_options& o, const std::filesystem::path& dir,
-                   const std::string& script) {
+/// Draws a figure unless --no-plot (status: what plot_results or render_png returned); says once
+/// on stderr when gnuplot is missing or fails. Returns whether it was drawn.
+template <class Draw>
+bool figure(const common_options& o, const std::string& program, Draw&& draw) {
   if (o.no_plot) return false;
-  const std::string gnuplot = find_gnuplot();
-  if (gnuplot.empty()) {
-    fmt::print(stderr, "gnuplot not found: figures skipped (every data file was written)\n");
-    return false;
-  }
-  std::string text = ouro::io::read_file((dir / script).string(), 1u << 30);
-  std::string staging = (dir / "plot.tmp.XXXXXX").string();
-  if (!::mkdtemp(staging.data())) {
-    fmt::print(stderr, "cannot create a folder for the figures in {}: {}\n", dir.string(),
-               std::strerror(errno));
-    return false;
-  }
-  const std::string stage_name = std::filesystem::path(staging).filename().string();
-  static constexpr std::string_view key = "set output '";
-  std::vector<std::string> outputs;
-  for (std::size_t at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
-    at += key.size();
-    const std::size_t end = text.find('\'', at);
-    if (end == std::string::npos) break;
-    outputs.push_back(text.substr(at, end - at));
-    text.insert(at, stage_name + "/");
-  }
-  bool ok = false;
+  static bool told = false;
   try {
-    ouro::io::write_file_atomic(std::filesystem::path(staging) / "figures.gp", text);
-    const std::string staged = stage_name + "/figures.gp";
-    std::fflush(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {  // the child: only async-signal-safe calls
-      ::dup2(2, 1);  // gnuplot's messages go to stderr
-      if (::chdir(dir.c_str()) != 0) ::_exit(126);
-      const char* argv[] = {"gnuplot", staged.c_str(), nullptr};
-      ::execv(gnuplot.c_str(), const_cast<char* const*>(argv));
-      ::_exit(127);
+    const ouro::io::plot_status st = draw();
+    if (!st && !told) {
+      fmt::print(stderr, "{}: {}\n", program, st.message);
+      told = true;
     }
-    int status = 0;
-    if (pid > 0)
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    for (const auto& f : outputs) {
-      const auto drawn = std::filesystem::path(staging) / f;
-      std::error_code ec;
-      if (ok && std::filesystem::is_regular_file(drawn, ec))
-        ouro::io::durable_rename(drawn, dir / f);
-    }
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "{}\n", e.what());
-    ok = false;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(staging, ec);
-  if (!ok) {
-    fmt::print(stderr, "gnuplot failed on {}; the data files are complete\n",
-               (dir / script).string());
+    return st.drawn;
+  } catch (const ouro::io_error& e) {
+    fmt::print(stderr, "{}: {}\n", program, e.what());
     return false;
   }
-  return true;
 }
 
-/// A quoted gnuplot data source selecting the rows of a summary CSV for one run and metric:
-/// columns 2 = generation, 4 = mean, 7 = ci95_lo, 8 = ci95_hi, 9 = median.
-inline std::string summary_rows(const std::filesystem::path& csv, const std::string& run,
-                                const std::string& metric) {
-  return fmt::format(R"("< awk -F, '$1==\"{}\" && $3==\"{}\"' '{}'")", run, metric, csv.string());
-}
-
-/// One multiplot panel: for every run, the 95% CI band and the Monte Carlo mean of `metric` from
-/// the summary CSV, and the theory curve (dashed) from the theory CSV where the run has one (an
-/// empty `theory_csv` means none). With `log_y`, band edges at or below zero are drawn at 1e-12 (a
-/// log axis cannot show them).
-inline std::string plot_panel(const std::filesystem::path& summary_csv,
-                              const std::filesystem::path& theory_csv, const ouro::results& res,
-                              const std::string& metric, const std::string& title,
-                              bool log_y = false) {
-  const std::string lo = log_y ? "(column(7) > 0 ? column(7) : 1e-12)" : "7";
-  std::string s = fmt::format("set title '{}'\nplot ", title);
-  int colour = 1;
-  for (const auto& run : res.runs) {
-    if (colour > 1) s += ", \\\n     ";
-    s += fmt::format(
-        "{0} using 2:{3}:8 with filledcurves lc {2} fs transparent solid 0.25 notitle, \\\n"
-        "     {0} using 2:4 with lines lc {2} lw 2 title '{1}'",
-        summary_rows(summary_csv, run.label, metric), run.label, colour, lo);
-    bool has_theory = false;
-    for (const auto& [name, v] : run.theory) has_theory = has_theory || name == metric;
-    if (has_theory && !theory_csv.empty())
-      s += fmt::format(", \\\n     {} using 2:4 with lines lc {} dt 2 lw 2 title '{} theory'",
-                       summary_rows(theory_csv, run.label, metric), colour, run.label);
-    ++colour;
-  }
-  return s + "\n";
-}
-
-/// A multiplot figure: `header` (terminal, output, multiplot layout and shared settings), then one
-/// plot_panel per (metric, title), then the end of the multiplot.
-inline std::string panels_figure(std::string header, const std::filesystem::path& summary_csv,
-                                 const std::filesystem::path& theory_csv, const ouro::results& res,
-                                 const std::vector<std::pair<std::string, std::string>>& panels,
-                                 bool log_y = false) {
-  for (const auto& [metric, title] : panels)
-    header += plot_panel(summary_csv, theory_csv, res, metric, title, log_y);
-  return header + "unset multiplot\n";
-}
-
-/// Writes <name>_theory.csv (run,generation,metric,value), <name>.json and <name>_summary.csv.
+/// Writes the results files of the library's naming scheme (ouro::io::output_files) for a program
+/// with closed forms: <name>_results.json, <name>_summary.csv and <name>_theory.csv (its header
+/// alone when no run has one, so the set of files does not depend on the options). The
+/// per-replicate <name>.csv is streamed by the session.
 inline void write_outputs(const std::filesystem::path& out, const std::string& name,
                           const ouro::results& res) {
-  std::string theory_csv = "run,generation,metric,value\n";
-  for (const auto& run : res.runs)
-    for (const auto& [metric, v] : run.theory)
-      for (std::size_t g = 0; g < v.size(); ++g)
-        theory_csv += fmt::format("{},{},{},{}\n", run.label, g, metric, v[g]);
-  ouro::io::write_file_atomic(out / fmt::format("{}_theory.csv", name), theory_csv);
+  ouro::io::write_file_atomic(ouro::io::output_files{out, name}.theory_csv(),
+                              ouro::io::theory_csv(res));
   ouro::io::write_results(res, out, name, nullptr, /*tidy=*/false);
 }
 
@@ -693,7 +523,7 @@ class session {
     opt.threads = o_.threads;
     opt.keep = ouro::keep_values::none;  // rows are streamed, summaries are always kept
     opt.config = {{"samples", static_cast<std::int64_t>(M)}};
-    opt.observers.push_back(progress(program_));
+    opt.observers.push_back(ouro::io::progress(program_));
     if (tidy_) opt.observers.push_back(tidy_->rows_for(program_));
     opt.checkpoint = store_ ? &*store_ : nullptr;
     opt.interrupt = &interrupt_requested;

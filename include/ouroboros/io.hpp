@@ -9,6 +9,7 @@
 #include "ouroboros/io/checkpoint_store.hpp"
 #include "ouroboros/io/item_journal.hpp"
 #include "ouroboros/io/plot.hpp"
+#include "ouroboros/io/progress.hpp"
 #include "ouroboros/io/read_file.hpp"
 #include "ouroboros/io/results_io.hpp"
 #include "ouroboros/io/results_read.hpp"

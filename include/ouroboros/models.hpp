@@ -9,6 +9,7 @@
 #include "ouroboros/models/categorical.hpp"
 #include "ouroboros/models/corpus.hpp"
 #include "ouroboros/models/dataset_xtensor.hpp"
+#include "ouroboros/models/figures.hpp"
 #include "ouroboros/models/gaussian.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"

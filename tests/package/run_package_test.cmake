@@ -62,6 +62,7 @@ if(MODE STREQUAL "find_package")
   if(gnuplot AND NOT EXISTS ${WORK}/results/custom_model.png)
     message(FATAL_ERROR "the tutorial drew no figure although gnuplot is installed")
   endif()
+  consumer(conditional_model ${SOURCE}/examples/conditional_model "largest" ${prefix})
   # the README's example, copied as it stands into a project of its own
   file(READ ${SOURCE}/README.md readme)
   string(FIND "${readme}" "```cpp\n" at)

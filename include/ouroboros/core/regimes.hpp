@@ -15,7 +15,9 @@
 
 #include "ouroboros/core/checkpoint.hpp"
 #include "ouroboros/core/concepts/regime.hpp"
+#include "ouroboros/core/errors.hpp"
 #include "ouroboros/core/random.hpp"
+#include "ouroboros/core/results.hpp"
 
 namespace ouro::inline v0 {
 namespace detail {
@@ -140,7 +142,56 @@ struct mix {
   static constexpr std::string_view name() noexcept { return "mix"; }
 };
 
+/// A regime chosen at run time (a command line, a configuration file): its name and settings.
+/// with_regime(choice, f) calls f with the regime object; params() lists the settings as they
+/// are written into the results.
+struct choice {
+  std::string name = "replace";  ///< replace, accumulate, accumulate_subsample or mix
+  double real_fraction = 0.1;    ///< mix
+  real_source_kind source = real_source_kind::fixed;  ///< mix
+  std::size_t budget = 0;                             ///< accumulate_subsample (0: M_g)
+
+  static constexpr std::string_view names[] = {"replace", "accumulate", "accumulate_subsample",
+                                               "mix"};
+  /// Throws config_error naming the choices when `name` is not a regime.
+  void validate() const {
+    for (auto n : names)
+      if (n == name) {
+        if (name == "mix" && !(real_fraction >= 0.0 && real_fraction <= 1.0))
+          throw config_error(
+              fmt::format("regime mix: real_fraction = {} is outside [0, 1]", real_fraction));
+        return;
+      }
+    throw config_error(fmt::format(
+        "unknown regime \"{}\" (replace, accumulate, accumulate_subsample or mix)", name));
+  }
+  /// The settings as written into the results: regime, and real_fraction and real_source (mix) or
+  /// budget (accumulate_subsample).
+  params to_params() const {
+    params p{{"regime", name}};
+    if (name == "mix") {
+      p.emplace_back("real_fraction", real_fraction);
+      p.emplace_back("real_source",
+                     std::string(source == real_source_kind::fresh ? "fresh" : "fixed"));
+    }
+    if (name == "accumulate_subsample") p.emplace_back("budget", static_cast<std::int64_t>(budget));
+    return p;
+  }
+};
+
 }  // namespace regime
+
+/// Calls f with the regime object that `c` names (after c.validate()) and returns what f returns;
+/// f is instantiated for every regime type.
+template <class F>
+decltype(auto) with_regime(const regime::choice& c, F&& f) {
+  c.validate();
+  if (c.name == "accumulate") return f(regime::accumulate{});
+  if (c.name == "accumulate_subsample") return f(regime::accumulate_subsample{c.budget});
+  if (c.name == "mix") return f(regime::mix{c.real_fraction, c.source});
+  return f(regime::replace{});
+}
+
 /// Regime states of the reference regimes.
 template <class D>
 struct checkpoint_traits<regime::replace::state<D>> {

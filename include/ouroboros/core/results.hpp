@@ -86,6 +86,20 @@ struct run_result {
   double value(std::size_t g, std::size_t r, std::size_t k) const {
     return values[(g * replicates + r) * metric_names.size() + k];
   }
+  /// Attaches a closed-form expectation to a metric: law(g) for g = 0, 1, ... while it returns a
+  /// value (a std::optional<double> or a double), up to the generations completed. Nothing is
+  /// attached when law(0) has none. The writers put it in the JSON, in the summary CSV's theory
+  /// column and, dashed, in the figures.
+  template <class Law>
+  void attach_theory(std::string metric, Law law) {
+    std::vector<double> v;
+    for (std::size_t g = 0; g < generations; ++g) {
+      const std::optional<double> e = law(g);
+      if (!e) break;
+      v.push_back(*e);
+    }
+    if (!v.empty()) theory.emplace_back(std::move(metric), std::move(v));
+  }
 };
 
 /// All runs of one experiment, plus what the results files need to say where they came from.

@@ -442,6 +442,30 @@ class tidy_csv_stream {
   bool keep_ = false;
 };
 
+/// The closed-form expectations attached to the runs as CSV: run,generation,metric,value.
+inline std::string theory_csv(const results& r) {
+  std::string out = "run,generation,metric,value\n";
+  for (const auto& run : r.runs)
+    for (const auto& [metric, v] : run.theory)
+      for (std::size_t g = 0; g < v.size(); ++g)
+        out += fmt::format("{},{},{},{}\n", run.label, g, metric, v[g]);
+  return out;
+}
+
+/// The names of the files a program writes into its output folder, one scheme for all:
+/// <program>_results.json, <program>_summary.csv, <program>.csv (every replicate's values),
+/// <program>_theory.csv and the figure <program>.png (programs with several figures name the
+/// others themselves).
+struct output_files {
+  std::filesystem::path dir;
+  std::string program;
+  std::filesystem::path results_json() const { return dir / (program + "_results.json"); }
+  std::filesystem::path summary_csv() const { return dir / (program + "_summary.csv"); }
+  std::filesystem::path tidy_csv() const { return dir / (program + ".csv"); }
+  std::filesystem::path theory_csv() const { return dir / (program + "_theory.csv"); }
+  std::filesystem::path figure() const { return dir / (program + ".png"); }
+};
+
 /// Writes <dir>/<name>_results.json and <dir>/<name>_summary.csv, and <dir>/<name>.csv when any
 /// run kept its per-replicate values (unless `tidy` is false, e.g. because a tidy_csv_stream wrote
 /// it). `extra` is merged into the JSON's top level. Creates `dir` if needed. The provenance is
@@ -451,13 +475,13 @@ inline void write_results(const results& r, const std::filesystem::path& dir, st
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw io_error(fmt::format("cannot create folder '{}': {}", dir.string(), ec.message()));
-  write_file_atomic(dir / fmt::format("{}_results.json", name),
-                    results_json(r, extra).dump(1) + "\n");
-  write_file_atomic(dir / fmt::format("{}_summary.csv", name), summary_csv(r));
+  const output_files files{dir, std::string(name)};
+  write_file_atomic(files.results_json(), results_json(r, extra).dump(1) + "\n");
+  write_file_atomic(files.summary_csv(), summary_csv(r));
   if (tidy) {
     bool any = false;
     for (const auto& run : r.runs) any = any || run.has_values;
-    if (any) write_file_atomic(dir / fmt::format("{}.csv", name), tidy_csv(r));
+    if (any) write_file_atomic(files.tidy_csv(), tidy_csv(r));
   }
 }
 

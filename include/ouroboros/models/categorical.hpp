@@ -163,7 +163,7 @@ struct categorical_fitter {
   }
 };
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models
 
 namespace ouro::inline v0 {
 /// The probabilities, exactly (the alias table is rebuilt from them).
@@ -188,4 +188,4 @@ struct checkpoint_traits<models::categorical> {
     }
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0

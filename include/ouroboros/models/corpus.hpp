@@ -190,7 +190,7 @@ class vocabulary {
   std::unordered_map<std::string, word_id> index_;
 };
 
-}  // namespace ouro::text
+}  // namespace ouro::inline v0::text
 
 namespace ouro::inline v0 {
 /// A corpus is a dataset of sentences.
@@ -213,7 +213,7 @@ struct dataset_traits<text::corpus> {
     return d.sentence(i);
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0
 
 namespace ouro::inline v0 {
 /// The word ids and the sentence starts.
@@ -238,4 +238,4 @@ struct checkpoint_traits<text::corpus> {
     return c;
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0

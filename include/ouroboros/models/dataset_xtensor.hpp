@@ -80,4 +80,4 @@ struct checkpoint_traits<xt::xtensor<T, 2>> {
   }
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/detail/simd.hpp"
 #include "ouroboros/core/events.hpp"
 #include "ouroboros/core/random.hpp"
 
@@ -71,27 +72,42 @@ inline double lane_sum(std::span<const double> x, F f) noexcept {
 struct shifted_sums {
   double s1 = 0, s2 = 0;
 };
-inline shifted_sums shifted_sum8(std::span<const double> x, double c) noexcept {
-  const std::size_t n = x.size(), n8 = n - n % 8;
-  alignas(64) double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  alignas(64) double qa[8] = {0, 0, 0, 0, 0, 0, 0, 0}, qb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+// The shifted sums on the run-time dispatch of core/detail/simd.hpp: eight lanes as one vector of
+// eight doubles, which each entry compiles for its instruction set (one AVX-512 register, two AVX2
+// or four SSE2 registers). Every entry adds the same lanes in the same order, a multiply then an
+// add (no fused multiply-add), so all give the same bits; test_simd checks it. (W only selects
+// the entry.)
+template <int W>
+OURO_INLINE shifted_sums shifted_sum8_kernel(const double* x, std::size_t n, double c) noexcept {
+  using v8 = ouro::detail::vec<8>::d;
+  const std::size_t n8 = n - n % 8;
+  const v8 vc = {c, c, c, c, c, c, c, c};
+  v8 va = {}, vb = {}, wa = {}, wb = {};
   std::size_t i = 0;
-  for (; i + 16 <= n8; i += 16)
-    for (int j = 0; j < 8; ++j) {
-      const double da = x[i + j] - c, db = x[i + 8 + j] - c;
-      a[j] += da;
-      b[j] += db;
-      qa[j] += da * da;
-      qb[j] += db * db;
-    }
+  for (; i + 16 <= n8; i += 16) {
+    v8 da, db;
+    ouro::detail::vload(da, x + i);
+    ouro::detail::vload(db, x + i + 8);
+    da -= vc;
+    db -= vc;
+    va += da;
+    vb += db;
+    wa += da * da;
+    wb += db * db;
+  }
   if (i < n8) {
-    for (int j = 0; j < 8; ++j) {
-      const double da = x[i + j] - c;
-      a[j] += da;
-      qa[j] += da * da;
-    }
+    v8 da;
+    ouro::detail::vload(da, x + i);
+    da -= vc;
+    va += da;
+    wa += da * da;
     i += 8;
   }
+  alignas(64) double a[8], b[8], qa[8], qb[8];
+  ouro::detail::vstore(a, va);
+  ouro::detail::vstore(b, vb);
+  ouro::detail::vstore(qa, wa);
+  ouro::detail::vstore(qb, wb);
   double t1 = 0, t2 = 0;  // the n mod 8 last elements, in their own accumulators
   for (; i < n; ++i) {
     const double d = x[i] - c;
@@ -99,6 +115,13 @@ inline shifted_sums shifted_sum8(std::span<const double> x, double c) noexcept {
     t2 += d * d;
   }
   return {combine8(a, b) + t1, combine8(qa, qb) + t2};
+}
+OURO_DISPATCH_KERNEL(shifted_sum8_kernel, shifted_sums, (const double* x, std::size_t n, double c),
+                     (x, n, c))
+
+/// The sums of x - c and of (x - c)^2 over x, in eight lanes (see combine8).
+inline shifted_sums shifted_sum8(std::span<const double> x, double c) noexcept {
+  return run_shifted_sum8_kernel(x.data(), x.size(), c);
 }
 
 /// Sum of x.
@@ -238,7 +261,7 @@ struct gaussian_fitter {
   }
 };
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models
 
 namespace ouro::inline v0 {
 /// Mean and variance.
@@ -257,4 +280,4 @@ struct checkpoint_traits<models::gaussian> {
     return models::gaussian(mean, var);
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0

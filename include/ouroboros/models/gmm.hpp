@@ -432,7 +432,7 @@ class gmm {
   em_report report_{};
 };
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models
 
 namespace ouro::inline v0 {
 /// Weights, means, covariances (exactly: the derived factors are recomputed from them), the
@@ -486,4 +486,4 @@ struct checkpoint_traits<models::gmm> {
     }
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0

@@ -895,4 +895,4 @@ struct gmm_fitter {
 template <class Init = init::kmeans>
 using em_fit [[deprecated("ouro::models::em_fit is now gmm_fitter")]] = gmm_fitter<Init>;
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models

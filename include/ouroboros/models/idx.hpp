@@ -232,4 +232,4 @@ inline std::pair<image_set, image_set> split_by_class(const image_set& s) {
   return {take(tr), take(te)};
 }
 
-}  // namespace ouro::io
+}  // namespace ouro::inline v0::io

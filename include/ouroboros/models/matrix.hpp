@@ -29,4 +29,4 @@ struct matrix {
   friend bool operator==(const matrix&, const matrix&) = default;
 };
 
-}  // namespace ouro
+}  // namespace ouro::inline v0

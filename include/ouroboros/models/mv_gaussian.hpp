@@ -241,7 +241,7 @@ struct mv_gaussian_fitter {
   }
 };
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models
 
 namespace ouro::inline v0 {
 /// The mean and the covariance, exactly.
@@ -267,4 +267,4 @@ struct checkpoint_traits<models::mv_gaussian> {
     }
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0

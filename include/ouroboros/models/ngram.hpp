@@ -332,7 +332,7 @@ struct ngram_fitter {
 /// The former name of ngram_fitter.
 using ngram_fit [[deprecated("ouro::models::ngram_fit is now ngram_fitter")]] = ngram_fitter;
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models
 
 #include "ouroboros/models/detail/ngram_impl.hpp"
 
@@ -435,4 +435,4 @@ struct checkpoint_traits<models::ngram_lm> {
     }
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0

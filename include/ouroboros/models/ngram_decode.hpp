@@ -491,7 +491,7 @@ class ngram_generator {
   std::vector<std::pair<double, word_id>> top_;
 };
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models
 
 namespace ouro::inline v0::sample {
 
@@ -578,4 +578,4 @@ struct ngram_text {
   }
 };
 
-}  // namespace ouro::sample
+}  // namespace ouro::inline v0::sample

@@ -630,7 +630,7 @@ struct vae_fitter {
 template <class T = float>
 using vae_fit [[deprecated("ouro::models::vae_fit is now vae_fitter")]] = vae_fitter<T>;
 
-}  // namespace ouro::models
+}  // namespace ouro::inline v0::models
 
 namespace ouro::inline v0 {
 /// The layer sizes, the sampling settings and every parameter, exactly.
@@ -653,4 +653,4 @@ struct checkpoint_traits<models::vae<T>> {
     return m;
   }
 };
-}  // namespace ouro
+}  // namespace ouro::inline v0
