@@ -37,6 +37,7 @@ best() {  # best SOURCE INCLUDE...
   printf '%.2f' "$b"
 }
 echo "tutorial (core + I/O):      $(best "$root/examples/custom_model/custom_model.cpp" "$root/include") s"
+echo "conditional (core + I/O):   $(best "$root/examples/conditional_model/conditional_model.cpp" "$root/include") s"
 echo "embedding (core only):      $(best "$root/examples/embedding/embedding.cpp" "$root/include") s"
 echo "ouroboros.hpp (all layers): $(best "$tmp/all.cpp" "$root/include") s"
 if [ -n "${OLD_INCLUDE:-}" ]; then
