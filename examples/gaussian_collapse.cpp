@@ -105,6 +105,7 @@ int run_program(int argc, char** argv) {
   std::optional<ouro::theory::regime> theory_regime;
   if (floor == 0 && o.regime == "replace") theory_regime = ouro::theory::regime::replace;
   if (floor == 0 && o.regime == "accumulate") theory_regime = ouro::theory::regime::accumulate;
+  const bool mix_fresh = floor == 0 && o.regime == "mix" && o.real_source == "fresh";
 
   ouro::results res;  // the provenance (seed, threads, start, build) fills itself
   res.experiment = kName;
@@ -135,6 +136,14 @@ int run_program(int argc, char** argv) {
             run.attach_theory(name, [&](std::size_t g) {
               return theory::expected(name, M, g + 1, est, *theory_regime);
             });
+        if (mix_fresh) {  // the exact recursion of E[sigma^2] and E[mu^2] (docs/theory.md)
+          run.attach_theory("variance", [&](std::size_t g) {
+            return theory::expected_mix_fresh(M, g + 1, est, o.real_fraction).variance;
+          });
+          run.attach_theory("mean_sq_error", [&](std::size_t g) {
+            return theory::expected_mix_fresh(M, g + 1, est, o.real_fraction).mean_square;
+          });
+        }
         res.runs.push_back(std::move(run));
       }
     });

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "ouroboros/core/loop.hpp"
 #include "ouroboros/core/regimes.hpp"
@@ -107,6 +108,41 @@ TEST_CASE("MLE estimator, accumulate: E[sigma_n^2] = prod (1 - 1/(k^2 M))", "[th
   // and it has nearly reached its limit sin(pi/sqrt M)/(pi/sqrt M)
   CHECK(*theory::expected_variance(M, 25, theory::estimator::mle, theory::regime::accumulate) ==
         Approx(theory::accumulate_variance_limit(M)).epsilon(0.01));
+}
+
+TEST_CASE("mixing fresh real data: the exact recursion of E[sigma^2] and E[mu^2]", "[theory][mc]") {
+  // settings unlike the example's: M = 12, alpha = 0.25 (3 real draws) and M = 30, alpha = 0.1
+  for (const auto& [M, alpha] : {std::pair<std::size_t, double>{12, 0.25}, {30, 0.1}}) {
+    run_options opt;
+    opt.label = fmt::format("M={} alpha={}", M, alpha);
+    opt.generations = 30;
+    opt.replicates = 6000;
+    opt.samples = schedule::constant{M};
+    opt.seed = 21 + M;
+    auto check = [&](auto estimator, theory::estimator e) {
+      auto loop = collapse_loop{models::gaussian_fitter<decltype(estimator)>{}, sample::ancestral{},
+                                regime::mix{alpha, regime::real_source_kind::fresh},
+                                metrics::variance{}, metrics::mean_sq_error{}};
+      const auto r = loop.run(from_truth(models::gaussian{0, 1}), opt);
+      check_metric(r, "variance", [&](std::size_t n) {
+        return theory::expected_mix_fresh(M, n, e, alpha).variance;
+      });
+      check_metric(r, "mean_sq_error", [&](std::size_t n) {
+        return theory::expected_mix_fresh(M, n, e, alpha).mean_square;
+      });
+    };
+    check(models::unbiased{}, theory::estimator::unbiased);
+    check(models::mle{}, theory::estimator::mle);
+  }
+  // bounded: the recursion settles; without real data it is the replace regime's law
+  const auto far = theory::expected_mix_fresh(10, 2000, theory::estimator::mle, 0.1);
+  CHECK(far.variance > 0.5);
+  CHECK(far.variance ==
+        Approx(theory::expected_mix_fresh(10, 1000, theory::estimator::mle, 0.1).variance));
+  CHECK(theory::expected_mix_fresh(10, 7, theory::estimator::mle, 0.0).variance ==
+        Approx(*theory::expected_variance(10, 7, theory::estimator::mle)));
+  CHECK(theory::expected_mix_fresh(10, 7, theory::estimator::unbiased, 0.0).mean_square ==
+        Approx(7.0 / 10));
 }
 
 TEST_CASE("Wright-Fisher: heterozygosity decay and fixation probabilities", "[theory][mc]") {

@@ -125,6 +125,38 @@ inline std::optional<double> expected(std::string_view metric, std::size_t M, st
   return std::nullopt;
 }
 
+/// Mixing fresh real data (Bertrand et al. 2024), 1-D Gaussian, truth N(0, 1): every generation
+/// after the first fits on r = round(alpha M) new real draws and M - r draws of the previous fit
+/// (regime::mix with real_source_kind::fresh). With s = M - r and the divisor d (M - 1 unbiased,
+/// M MLE), the expectations a_n = E[sigma_n^2] and b_n = E[mu_n^2] after n fits follow exactly
+///   a_n = ((r + s a_{n-1}) (M - 1) / M + (s r / M) b_{n-1}) / d,
+///   b_n = (r + s a_{n-1}) / M^2 + (s / M)^2 b_{n-1},
+/// from a_1 = (M - 1) / d, b_1 = 1 / M (the first fit is on M real draws): the fitted variance of
+/// the mixed sample includes the spread between its real and synthetic parts (the b term). For any
+/// r >= 1 the recursion contracts to a fixed point (its matrix has spectral radius below 1): the
+/// error stays bounded; with r = 0 (alpha M < 1/2) it is the replace regime.
+struct mix_moments {
+  double variance;     ///< E[sigma_n^2]
+  double mean_square;  ///< E[mu_n^2] (the squared error of the mean; the true mean is 0)
+};
+inline mix_moments expected_mix_fresh(std::size_t M, std::size_t n, estimator e, double alpha) {
+  detail::check_m(M, e);
+  if (!(alpha >= 0 && alpha <= 1))
+    throw std::domain_error("ouro::theory: the real fraction must lie in [0, 1]");
+  if (n == 0) throw std::domain_error("ouro::theory: n counts fits, from 1");
+  const double m = static_cast<double>(M);
+  const double r = static_cast<double>(std::llround(alpha * m)), s = m - r;
+  const double d = e == estimator::unbiased ? m - 1 : m;
+  double a = (m - 1) / d, b = 1 / m;
+  for (std::size_t k = 2; k <= n; ++k) {
+    const double a2 = ((r + s * a) * (m - 1) / m + s * r / m * b) / d;
+    const double b2 = (r + s * a) / (m * m) + (s / m) * (s / m) * b;
+    a = a2;
+    b = b2;
+  }
+  return {a, b};
+}
+
 /// Wright-Fisher: E[H_n] = H_0 (1 - 1/M)^n, H = 1 - sum p_i^2, after n resamplings of M draws
 /// (generation g of categorical_collapse has n = g + 1, H_0 the truth's heterozygosity).
 inline double expected_heterozygosity(double h0, std::size_t M, std::size_t n) {
