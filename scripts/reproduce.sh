@@ -17,7 +17,8 @@ cmake --build "$build" -j "$(nproc)"
 "$root/scripts/fetch_data.sh" mnist "$root/data/mnist"
 
 mkdir -p "$out"
-for experiment in gaussian_collapse categorical_collapse gmm_collapse ngram_collapse vae_collapse; do
+for experiment in gaussian_collapse categorical_collapse gmm_collapse ngram_collapse vae_collapse \
+  linreg_collapse; do
   echo "== $experiment" >&2
   mkdir -p "$out/$experiment"
   extra=()
