@@ -18,7 +18,7 @@ cmake --build "$build" -j "$(nproc)"
 
 mkdir -p "$out"
 for experiment in gaussian_collapse categorical_collapse gmm_collapse ngram_collapse vae_collapse \
-  linreg_collapse; do
+  linreg_collapse kde_collapse; do
   echo "== $experiment" >&2
   mkdir -p "$out/$experiment"
   extra=()

@@ -697,7 +697,7 @@ TEST_CASE("results describe themselves: provenance from the runs and the build",
   CHECK(p["seconds"].get<double>() == r.runs[0].seconds);
   CHECK(p["library_version"] == "0.1.0");
   CHECK(p["build_type"] == OUROBOROS_TEST_BUILD_TYPE);  // this build's, through ouroboros::io
-  CHECK(p["git"] != "unknown");         // ouroboros_provenance() for the project's programs
+  CHECK(p["git"] != "unknown");  // ouroboros_provenance() for the project's programs
   opt.seed = 43;
   opt.label = "other";
   r.runs.push_back(loop.run(from_truth(models::gaussian{0, 1}), opt));
@@ -757,7 +757,7 @@ TEST_CASE("figures: drawn from results, safe names, one sentence without gnuplot
   r.runs.push_back(loop.run(from_truth(models::gaussian{0, 1}), opt));
   r.runs[0].theory.emplace_back("variance", std::vector<double>(5, 1.0));
   const auto script = io::results_plot_script(r);
-  CHECK_THAT(script, Catch::Contains("title \"say \\\"hi\\\" \\\\ 'there' theory\""));
+  CHECK_THAT(script, Catch::Contains("title 'say \"hi\" \\ ''there'' theory'"));
   CHECK_THAT(script, Catch::Contains("$t0_0 << EOD\n0 1\n"));
   CHECK_THROWS_AS(io::results_plot_script(r, {.panels = {{"nope"}}}), config_error);
   CHECK_THROWS_AS(io::results_plot_script(r, {.runs = {"nope"}}), config_error);
@@ -793,11 +793,25 @@ TEST_CASE("figures: drawn from results, safe names, one sentence without gnuplot
     CHECK_THAT(bad.message, Catch::Contains("gnuplot failed to draw"));
     CHECK_FALSE(std::filesystem::exists(dir / "bad.png"));
   }
-  ::setenv("OUROBOROS_GNUPLOT", "", 1);  // as if there were none
+  if (!io::find_gnuplot().empty()) {
+    // gnuplot runs `backquoted` commands and expands @macros outside single quotes: labels, titles
+    // and file names must never reach it unquoted
+    const auto planted = dir / "pwned";
+    results evil = r;
+    evil.experiment = fmt::format("x `touch '{}'` @x", planted.string());
+    evil.runs[0].label = fmt::format("M `touch '{}'`", planted.string());
+    const auto evil_png = dir / fmt::format("f `touch '{}'`.png", planted.string());
+    CHECK(io::plot_results(evil, evil_png).drawn);
+    CHECK_FALSE(std::filesystem::exists(planted));
+    CHECK(std::filesystem::is_regular_file(evil_png));
+  }
+  CHECK_THROWS_AS(io::plot_results(r, dir / ""), config_error);  // no file name
+  CHECK(!io::find_gnuplot().empty() == io::plot_results(r, dir / "new" / "sub" / "a.png").drawn);
+  ::setenv("OUROBOROS_GNUPLOT", "", 1);  // figures off
   const auto none = io::plot_results(r, dir / "none.png");
   ::unsetenv("OUROBOROS_GNUPLOT");
   CHECK_FALSE(none.drawn);
-  CHECK_THAT(none.message, Catch::StartsWith("gnuplot not found"));
+  CHECK_THAT(none.message, Catch::StartsWith("figures are off (OUROBOROS_GNUPLOT is empty)"));
   CHECK_FALSE(std::filesystem::exists(dir / "none.png"));
   for (const auto& e : std::filesystem::directory_iterator(dir))
     CHECK(e.path().filename().string().find("plot.tmp.") == std::string::npos);

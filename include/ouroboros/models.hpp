@@ -14,6 +14,7 @@
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
 #include "ouroboros/models/idx.hpp"
+#include "ouroboros/models/kde.hpp"
 #include "ouroboros/models/linear_regression.hpp"
 #include "ouroboros/models/metrics/categorical.hpp"
 #include "ouroboros/models/metrics/gaussian.hpp"

@@ -64,6 +64,8 @@ struct real_data_dataset_type {
 };
 template <class>
 inline constexpr bool always_false = false;
+/// What from_truth returns for a truth that is not a Distribution, after its sentence.
+struct invalid_truth {};
 
 /// One sentence for whatever was passed to collapse_loop::run or start as the real data.
 template <class Source, class D>
@@ -71,6 +73,8 @@ consteval bool check_source() {
   using S = std::remove_cvref_t<Source>;
   if constexpr (RealSourceFor<S, D>) {
     return true;
+  } else if constexpr (std::same_as<S, invalid_truth>) {
+    return false;  // from_truth has said what is wrong
   } else if constexpr (Distribution<S>) {
     static_assert(always_false<S>,
                   "ouro::collapse_loop: a model was passed as the real data: pass it as "
@@ -96,10 +100,14 @@ template <Dataset D>
 real_data<D> from_data(D d) {
   return real_data<D>{std::move(d)};
 }
-/// Real data drawn from a true distribution.
-template <Distribution T>
-real_distribution<T> from_truth(T t) {
-  return real_distribution<T>{std::move(t)};
+/// Real data drawn from a true distribution: any model with sample(n, rng), whatever its type
+/// (one sentence from check_distribution when it has none).
+template <class T>
+auto from_truth(T t) {
+  if constexpr (check_distribution<T>())  // a sentence saying what the truth lacks, otherwise
+    return real_distribution<T>{std::move(t)};
+  else
+    return detail::invalid_truth{};  // stays silent in run(): one mistake, one sentence
 }
 
 }  // namespace ouro::inline v0

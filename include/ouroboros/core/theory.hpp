@@ -157,6 +157,44 @@ inline mix_moments expected_mix_fresh(std::size_t M, std::size_t n, estimator e,
   return {a, b};
 }
 
+/// Kernel density estimates (Kazdan et al. 2024), truth N(0, 1), M new points per generation;
+/// the KDE's variance is the kept points' variance (dividing by their number N) plus h^2. With
+/// Silverman's rule h^2 = 1.06^2 s^2 N^(-2/5) (s^2 dividing by N - 1) the fitted variance is
+/// V = S (1 + k_N), k_N = 1.06^2 N/(N - 1) N^(-2/5), S the points' variance; with a fixed h,
+/// V = S + h^2. Replace: M draws of the previous KDE (variance V) give E[S] = (M - 1)/M V, so
+///   E[V_n] = ((M - 1)/M + 1.06^2 M^(-2/5))^n        (Silverman: grows geometrically),
+///   E[V_n] = (M - 1)/M E[V_{n-1}] + h^2 -> M h^2    (fixed h),
+/// after n fits. `h` empty: Silverman's rule.
+inline double kde_replace_variance(std::size_t M, std::size_t n, std::optional<double> h) {
+  if (M < 2 || n == 0) throw std::domain_error("ouro::theory: need M >= 2 and n >= 1");
+  const double m = static_cast<double>(M);
+  if (!h) return std::pow((m - 1) / m + 1.06 * 1.06 * std::pow(m, -0.4), static_cast<double>(n));
+  double v = 1;  // the truth's variance
+  for (std::size_t k = 1; k <= n; ++k) v = (m - 1) / m * v + *h * *h;
+  return v;
+}
+
+/// The same under accumulate: generation k (k fits) keeps all N_k = k M points, the real ones and
+/// M draws of each earlier KDE. Adding M draws of KDE_k (mean its points' mean, variance V_k) to
+/// N points of variance S_k gives N' = N + M points with
+///   E[S_{k+1}] = (N E[S_k] + (M - 1 + N/N') E[V_k]) / N',
+/// within-batch plus between-batch, from E[S_1] = (M - 1)/M; and E[V_k] = (1 + k_{N_k}) E[S_k]
+/// (Silverman on all N_k points) or E[S_k] + h^2. `h` empty: Silverman's rule.
+inline double kde_accumulate_variance(std::size_t M, std::size_t n, std::optional<double> h) {
+  if (M < 2 || n == 0) throw std::domain_error("ouro::theory: need M >= 2 and n >= 1");
+  const double m = static_cast<double>(M);
+  auto fitted = [&](double S, double N) {
+    return h ? S + *h * *h : S * (1 + 1.06 * 1.06 * N / (N - 1) * std::pow(N, -0.4));
+  };
+  double S = (m - 1) / m, N = m;
+  for (std::size_t k = 1; k < n; ++k) {
+    const double N2 = N + m;
+    S = (N * S + (m - 1 + N / N2) * fitted(S, N)) / N2;
+    N = N2;
+  }
+  return fitted(S, N);
+}
+
 /// Wright-Fisher: E[H_n] = H_0 (1 - 1/M)^n, H = 1 - sum p_i^2, after n resamplings of M draws
 /// (generation g of categorical_collapse has n = g + 1, H_0 the truth's heterozygosity).
 inline double expected_heterozygosity(double h0, std::size_t M, std::size_t n) {

@@ -31,29 +31,28 @@
 
 namespace ouro::inline v0::io {
 
-/// What a figure call did: `drawn`, or a one-sentence `message` saying why not (no gnuplot,
-/// gnuplot failed, nothing to plot). Converts to bool.
+/// What a figure call did: `drawn` (and an empty `message`), or a one-sentence `message` saying
+/// why not (no gnuplot, gnuplot failed, nothing to plot). Converts to bool: true when drawn.
 struct plot_status {
   bool drawn = false;
   std::string message;
   explicit operator bool() const noexcept { return drawn; }
 };
 
-/// `s` as a gnuplot string literal: double-quoted, with backslashes, quotes and control
-/// characters escaped (a label or a file name can hold anything).
+/// `s` as a gnuplot string literal: single-quoted, so that gnuplot substitutes nothing in it (it
+/// runs `backquoted` commands and expands @macros outside single quotes), with each quote doubled
+/// and control characters made spaces. A label, a title or a file name can hold anything.
 inline std::string gnuplot_string(std::string_view s) {
-  std::string out = "\"";
+  std::string out = "'";
   for (const char c : s) {
-    if (c == '"' || c == '\\')
-      (out += '\\') += c;
-    else if (c == '\n')
-      out += "\\n";
+    if (c == '\'')
+      out += "''";
     else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       out += ' ';
     else
       out += c;
   }
-  return out + '"';
+  return out + '\'';
 }
 
 /// A number for a gnuplot data block ("NaN" for a missing value; gnuplot skips it).
@@ -96,11 +95,21 @@ struct png_canvas {
 /// (`plot.tmp.XXXXXX`, mode 0700, removed afterwards), started without a shell, so the figure's
 /// name never enters a command; the complete figure is then renamed over `png` (never written
 /// through a link). With `keep_script`, the script is also written (atomically) next to the figure
-/// as `<png without .png>.gp`, ready to run by hand in that folder. Throws io_error only when the
-/// folder cannot be written; a missing or failing gnuplot is a plot_status with one sentence.
+/// as `<png without .png>.gp`, ready to run by hand in that folder. The folder is created when
+/// missing. Throws config_error for a path without a file name and io_error when the folder cannot
+/// be written; a missing or failing gnuplot is a plot_status with one sentence.
 inline plot_status render_png(const std::string& script, const std::filesystem::path& png,
                               const png_canvas& canvas = {}, bool keep_script = false) {
+  if (!png.has_filename())
+    throw config_error(fmt::format("a figure needs a file name, not '{}'", png.string()));
   const auto dir = png.has_parent_path() ? png.parent_path() : std::filesystem::path(".");
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      throw io_error(fmt::format("cannot create the folder '{}' for the figure {}: {}",
+                                 dir.string(), png.filename().string(), ec.message()));
+  }
   const std::string head = fmt::format("set terminal pngcairo size {},{} noenhanced font {}\n",
                                        canvas.width, canvas.height, gnuplot_string(canvas.font));
   if (keep_script) {
@@ -110,9 +119,19 @@ inline plot_status render_png(const std::string& script, const std::filesystem::
                                 script + "unset output\n");
   }
   const std::string gnuplot = find_gnuplot();
-  if (gnuplot.empty())
-    return {false, fmt::format("gnuplot not found: {} not drawn (its data files are written)",
-                               png.string())};
+  if (gnuplot.empty()) {
+    const char* forced = std::getenv("OUROBOROS_GNUPLOT");
+    return {false, forced && !*forced
+                       ? fmt::format("figures are off (OUROBOROS_GNUPLOT is empty): {} not drawn "
+                                     "(its data files are written)",
+                                     png.string())
+                   : forced ? fmt::format("gnuplot not found at OUROBOROS_GNUPLOT='{}': {} not "
+                                          "drawn (its data files are written)",
+                                          forced, png.string())
+                            : fmt::format("gnuplot not found: {} not drawn (its data files are "
+                                          "written)",
+                                          png.string())};
+  }
   std::string staging = (dir / "plot.tmp.XXXXXX").string();
   if (!::mkdtemp(staging.data()))
     throw io_error(fmt::format("cannot create a folder for a figure in '{}': {}", dir.string(),
