@@ -137,12 +137,11 @@ int run_program(int argc, char** argv) {
               return theory::expected(name, M, g + 1, est, *theory_regime);
             });
         if (mix_fresh) {  // the exact recursion of E[sigma^2] and E[mu^2] (docs/theory.md)
-          run.attach_theory("variance", [&](std::size_t g) {
-            return theory::expected_mix_fresh(M, g + 1, est, o.real_fraction).variance;
-          });
-          run.attach_theory("mean_sq_error", [&](std::size_t g) {
-            return theory::expected_mix_fresh(M, g + 1, est, o.real_fraction).mean_square;
-          });
+          std::vector<theory::mix_moments> law;
+          for (std::size_t g = 0; g < run.generations; ++g)
+            law.push_back(theory::expected_mix_fresh(M, g + 1, est, o.real_fraction));
+          run.attach_theory("variance", [&](std::size_t g) { return law[g].variance; });
+          run.attach_theory("mean_sq_error", [&](std::size_t g) { return law[g].mean_square; });
         }
         res.runs.push_back(std::move(run));
       }

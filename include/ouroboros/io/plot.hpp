@@ -207,31 +207,56 @@ inline const std::vector<double>* find_theory(const run_result& run, std::string
 }
 }  // namespace detail
 
-/// The gnuplot script of plot_results (without terminal and output), for callers who restyle it.
-/// Throws config_error naming a panel's metric or a run that the results do not have.
-inline std::string results_plot_script(const results& r, const figure_options& f = {}) {
+namespace detail {
+/// What a figure draws: the runs (by figure_options::runs, or all) and the panels (by
+/// figure_options::panels, or one per metric of the first run), with the grid they fill.
+struct figure_layout {
   std::vector<const run_result*> runs;
+  std::vector<figure_panel> panels;
+  unsigned columns = 1, rows = 1;
+};
+inline figure_layout lay_out(const results& r, const figure_options& f) {
+  figure_layout l;
   if (f.runs.empty()) {
-    for (const auto& run : r.runs) runs.push_back(&run);
+    for (const auto& run : r.runs) l.runs.push_back(&run);
   } else {
     for (const auto& label : f.runs) {
       const run_result* found = r.run(label);
       if (!found)
         throw config_error(fmt::format("plot_results: the results have no run '{}'", label));
-      runs.push_back(found);
+      l.runs.push_back(found);
     }
   }
-  if (runs.empty()) throw config_error("plot_results: the results have no run to draw");
-  std::vector<figure_panel> panels = f.panels;
-  if (panels.empty())
-    for (const auto& name : runs.front()->metric_names) panels.push_back({name, {}, false, {}});
-  if (panels.empty()) throw config_error("plot_results: the runs have no metric to draw");
-  for (const auto& p : panels) {
+  if (l.runs.empty()) throw config_error("plot_results: the results have no run to draw");
+  l.panels = f.panels;
+  if (l.panels.empty())
+    for (const auto& name : l.runs.front()->metric_names) l.panels.push_back({name, {}, false, {}});
+  if (l.panels.empty()) throw config_error("plot_results: the runs have no metric to draw");
+  for (const auto& p : l.panels) {
     bool any = false;
-    for (const auto* run : runs) any = any || detail::find_series(*run, p.metric);
+    for (const auto* run : l.runs) any = any || find_series(*run, p.metric);
     if (!any)
       throw config_error(fmt::format("plot_results: no run to draw has a metric '{}'", p.metric));
   }
+  l.columns =
+      f.columns ? f.columns : static_cast<unsigned>(std::min<std::size_t>(l.panels.size(), 3));
+  l.rows = static_cast<unsigned>((l.panels.size() + l.columns - 1) / l.columns);
+  return l;
+}
+/// The script for a layout (see results_plot_script).
+inline std::string plot_script(const results& r, const figure_options& f, const figure_layout& l);
+}  // namespace detail
+
+/// The gnuplot script of plot_results (without terminal and output), for callers who restyle it.
+/// Throws config_error naming a panel's metric or a run that the results do not have.
+inline std::string results_plot_script(const results& r, const figure_options& f = {}) {
+  return detail::plot_script(r, f, detail::lay_out(r, f));
+}
+
+inline std::string detail::plot_script(const results& r, const figure_options& f,
+                                       const figure_layout& l) {
+  const auto& runs = l.runs;
+  const auto& panels = l.panels;
   std::string s;
   auto out = std::back_inserter(s);
   // the data, inline: one block per (run, panel), and one per theory curve
@@ -255,9 +280,7 @@ inline std::string results_plot_script(const results& r, const figure_options& f
         s += "EOD\n";
       }
     }
-  const unsigned cols =
-      f.columns ? f.columns : static_cast<unsigned>(std::min<std::size_t>(panels.size(), 3));
-  const unsigned rows = static_cast<unsigned>((panels.size() + cols - 1) / cols);
+  const unsigned cols = l.columns, rows = l.rows;
   const std::string title = f.title.empty() ? r.experiment : f.title;
   fmt::format_to(out, "set datafile missing 'NaN'\nset key top right\nset grid\n");
   fmt::format_to(out, "set multiplot layout {},{}{}\n", rows, cols,
@@ -299,19 +322,11 @@ inline std::string results_plot_script(const results& r, const figure_options& f
 /// written.
 inline plot_status plot_results(const results& r, const std::filesystem::path& png,
                                 const figure_options& f = {}) {
-  const std::string script = results_plot_script(r, f);
-  std::size_t panels = f.panels.size();
-  if (panels == 0) {
-    const run_result* first = f.runs.empty() ? &r.runs.front() : r.run(f.runs.front());
-    panels = first->metric_names.size();
-  }
-  const unsigned cols =
-      f.columns ? f.columns : static_cast<unsigned>(std::min<std::size_t>(panels, 3));
-  const unsigned rows = static_cast<unsigned>((panels + cols - 1) / cols);
+  const auto layout = detail::lay_out(r, f);
   png_canvas canvas;
-  canvas.width = cols * f.panel_width;
-  canvas.height = rows * f.panel_height + 40;
-  return render_png(script, png, canvas, f.keep_script);
+  canvas.width = layout.columns * f.panel_width;
+  canvas.height = layout.rows * f.panel_height + 40;
+  return render_png(detail::plot_script(r, f, layout), png, canvas, f.keep_script);
 }
 
 }  // namespace ouro::inline v0::io
