@@ -14,6 +14,7 @@
 #include "ouroboros/core/stats.hpp"
 #include "ouroboros/core/theory.hpp"
 #include "ouroboros/models/categorical.hpp"
+#include "ouroboros/models/categorical_exact.hpp"
 #include "ouroboros/models/metrics/categorical.hpp"
 
 namespace {
@@ -53,7 +54,22 @@ int run_program(int argc, char** argv) {
          "state alive and the theory no longer applies)")
       ->check(examples::real(ouro::real_range::at_least(0)))
       ->capture_default_str();
+  bool exact = false;
+  app.add_flag("--exact", exact,
+               "Draw each training set's counts per state (conditional binomials) instead of M "
+               "states: the same distributions at a cost of O(K log M) (regimes replace, "
+               "accumulate and mix with --real-source fresh)");
   examples::parse_or_exit(app, argc, argv);
+  if (exact && o.regime == "accumulate_subsample")
+    examples::usage_error(app,
+                          "--exact: regime accumulate_subsample has no exact form (it subsamples "
+                          "the accumulated states, which the exact path keeps only as counts); "
+                          "drop --exact or choose another regime");
+  if (exact && o.regime == "mix" && o.real_source != "fresh")
+    examples::usage_error(app,
+                          "--exact: regime mix with a fixed real subset has no exact form (the "
+                          "same real states return in every generation); add --real-source fresh "
+                          "or drop --exact");
   if (o.quick) {
     if (!app.count("--samples")) o.samples = {20, 50};
     if (!app.count("--generations")) o.generations = 100;
@@ -82,9 +98,9 @@ int run_program(int argc, char** argv) {
   double h0 = 1;
   for (double p : probs) h0 -= p * p;
   const std::size_t K = probs.size();
-  auto make_loop = [&](auto regime) {
+  auto make_loop = [&](auto regime, auto fitter) {
     using namespace ouro;
-    return collapse_loop{models::categorical_fitter{K, pseudocount},
+    return collapse_loop{fitter,
                          sample::ancestral{},
                          regime,
                          metrics::heterozygosity{},
@@ -92,11 +108,14 @@ int run_program(int argc, char** argv) {
                          metrics::support_size{},
                          metrics::fixed_states{K}};
   };
-  const std::size_t metric_count = make_loop(ouro::regime::replace{}).metric_names().size();
+  const ouro::models::categorical_fitter sampled_fitter{K, pseudocount};
+  const ouro::models::exact_categorical_fitter exact_fitter{K, pseudocount};
+  const std::size_t metric_count =
+      make_loop(ouro::regime::replace{}, sampled_fitter).metric_names().size();
   const double states = static_cast<double>(K);
   examples::check_memory(app, o,
                          {.model_bytes = 16 * states,
-                          .sample_bytes = sizeof(std::uint32_t),
+                          .sample_bytes = exact ? 0.0 : double(sizeof(std::uint32_t)),
                           .fixed_bytes = 8 * states,
                           .metrics = metric_count});
 
@@ -104,6 +123,7 @@ int run_program(int argc, char** argv) {
   res.experiment = kName;
   res.config = {{"probs", probs},
                 {"pseudocount", pseudocount},
+                {"exact", exact},
                 {"generations", static_cast<std::int64_t>(o.generations)},
                 {"replicates", static_cast<std::int64_t>(o.replicates)}};
   for (auto& p : o.regime_choice().to_params()) res.config.push_back(p);
@@ -117,11 +137,13 @@ int run_program(int argc, char** argv) {
   try {
     ouro::with_regime(o.regime_choice(), [&](auto regime) {
       using namespace ouro;
-      const auto loop = make_loop(regime);
+      const auto loop = make_loop(regime, sampled_fitter);
+      const auto exact_loop = make_loop(regime, exact_fitter);
       for (std::size_t M : o.samples) {
         if (examples::session::interrupted(res)) break;
         const run_options opt = session.run_options_for(M);
-        run_result run = loop.run(from_truth(models::categorical{probs}), opt);
+        run_result run = exact ? exact_loop.run(from_truth(models::exact_categorical{probs}), opt)
+                               : loop.run(from_truth(models::categorical{probs}), opt);
         if (theory_applies)  // generation g has been fitted n = g + 1 times
           run.attach_theory("heterozygosity", [&](std::size_t g) {
             return theory::expected_heterozygosity(h0, M, g + 1);

@@ -13,6 +13,7 @@
 #include "ouroboros/core/samplers.hpp"
 #include "ouroboros/core/theory.hpp"
 #include "ouroboros/models/gaussian.hpp"
+#include "ouroboros/models/gaussian_exact.hpp"
 #include "ouroboros/models/metrics/gaussian.hpp"
 
 namespace {
@@ -69,7 +70,22 @@ int run_program(int argc, char** argv) {
                  "theory no longer applies)")
       ->check(examples::real(ouro::real_range::at_least(0)))
       ->capture_default_str();
+  bool exact = false;
+  app.add_flag("--exact", exact,
+               "Draw each training set's mean and sum of squared deviations (N and chi-squared) "
+               "instead of M points: the same distributions at a cost independent of M "
+               "(regimes replace, accumulate and mix with --real-source fresh)");
   examples::parse_or_exit(app, argc, argv);
+  if (exact && o.regime == "accumulate_subsample")
+    examples::usage_error(app,
+                          "--exact: regime accumulate_subsample has no exact form (it subsamples "
+                          "the accumulated points, which the exact path does not keep); drop "
+                          "--exact or choose another regime");
+  if (exact && o.regime == "mix" && o.real_source != "fresh")
+    examples::usage_error(app,
+                          "--exact: regime mix with a fixed real subset has no exact form (the "
+                          "same real points return in every generation); add --real-source fresh "
+                          "or drop --exact");
   if (o.quick) {
     if (!app.count("--samples")) o.samples = {20, 100};
     if (!app.count("--generations")) o.generations = 60;
@@ -92,8 +108,10 @@ int run_program(int argc, char** argv) {
       make_loop(ouro::models::unbiased{}, std::nullopt, ouro::regime::replace{})
           .metric_names()
           .size();
-  examples::check_memory(
-      app, o, {.model_bytes = 64, .sample_bytes = sizeof(double), .metrics = metric_count});
+  examples::check_memory(app, o,
+                         {.model_bytes = 64,
+                          .sample_bytes = exact ? 0.0 : double(sizeof(double)),
+                          .metrics = metric_count});
   for (auto m : o.samples)
     if (m < 2)
       examples::usage_error(
@@ -113,7 +131,8 @@ int run_program(int argc, char** argv) {
                 {"estimator", estimator},
                 {"generations", static_cast<std::int64_t>(o.generations)},
                 {"replicates", static_cast<std::int64_t>(o.replicates)},
-                {"variance_floor", floor}};
+                {"variance_floor", floor},
+                {"exact", exact}};
   for (auto& p : o.regime_choice().to_params()) res.config.push_back(p);
 
   const std::filesystem::path out = o.out;
@@ -130,7 +149,11 @@ int run_program(int argc, char** argv) {
       for (std::size_t M : o.samples) {
         if (examples::session::interrupted(res)) break;
         const run_options opt = session.run_options_for(M);
-        run_result run = loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
+        run_result run =
+            exact ? models::run_exact_gaussian(
+                        models::exact_gaussian{0.0, 1.0},
+                        models::exact_gaussian_fitter<decltype(estimator)>{vf}, regime, opt)
+                  : loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
         if (theory_regime)  // generation g has been fitted n = g + 1 times
           for (const auto& name : run.metric_names)
             run.attach_theory(name, [&](std::size_t g) {
@@ -162,8 +185,8 @@ int run_program(int argc, char** argv) {
   }
   if (examples::session::interrupted(res)) return session.interrupted_exit();
 
-  fmt::print("gaussian_collapse: {} estimator, regime {}, {} replicates, {:.2f}s\n", estimator,
-             o.regime, o.replicates, res.seconds);
+  fmt::print("gaussian_collapse: {} estimator, regime {}, {} replicates{}, {:.2f}s\n", estimator,
+             o.regime, o.replicates, exact ? ", exact path" : "", res.seconds);
   fmt::print(
       "Monte Carlo mean with 95% CI against the exact expectation (n = generation + 1 fits)\n");
   for (const auto& run : res.runs) {

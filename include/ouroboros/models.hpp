@@ -7,10 +7,12 @@
 
 #include "ouroboros/core.hpp"
 #include "ouroboros/models/categorical.hpp"
+#include "ouroboros/models/categorical_exact.hpp"
 #include "ouroboros/models/corpus.hpp"
 #include "ouroboros/models/dataset_xtensor.hpp"
 #include "ouroboros/models/figures.hpp"
 #include "ouroboros/models/gaussian.hpp"
+#include "ouroboros/models/gaussian_exact.hpp"
 #include "ouroboros/models/gmm.hpp"
 #include "ouroboros/models/gmm_em.hpp"
 #include "ouroboros/models/idx.hpp"

@@ -167,6 +167,103 @@ double standard_normal(G& g) {
   return detail::normal_one(g, detail::zig());
 }
 
+/// One Gamma(shape, 1) variate, shape > 0 (Marsaglia & Tsang 2000: a cubed normal accepted by a
+/// squeeze and, rarely, a log test; for shape < 1, Gamma(shape + 1) U^(1/shape)). Exact up to
+/// rounding; about one normal and one uniform per draw. NaN for a shape that is not positive and
+/// finite.
+template <Rng G>
+double gamma_variate(G& g, double shape);
+
+namespace detail {
+/// Marsaglia & Tsang's loop for Gamma(shape >= 1) with d = shape - 1/3 and c = 1 / sqrt(9 d)
+/// given (callers drawing many variates of one shape compute them once).
+template <Rng G>
+double gamma_mt(G& g, double d, double c) {
+  const auto& t = zig();
+  for (;;) {
+    double x, v;
+    do {
+      x = normal_one(g, t);
+      v = 1.0 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const double u = uniform01_open_low(g);
+    const double x2 = x * x;
+    if (u < 1.0 - 0.0331 * x2 * x2) return d * v;
+    if (std::log(u) < 0.5 * x2 + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+/// The constants of gamma_mt for a shape >= 1.
+struct gamma_constants {
+  double d, c;
+  explicit gamma_constants(double shape) noexcept
+      : d(shape - 1.0 / 3.0), c(1.0 / std::sqrt(9.0 * (shape - 1.0 / 3.0))) {}
+};
+}  // namespace detail
+
+template <Rng G>
+double gamma_variate(G& g, double shape) {
+  if (!(shape > 0) || !std::isfinite(shape)) return std::numeric_limits<double>::quiet_NaN();
+  // Gamma(shape + 1) first, then the uniform: the order of the draws is fixed
+  if (shape < 1.0)
+    return gamma_variate(g, shape + 1.0) * std::pow(uniform01_open_low(g), 1.0 / shape);
+  const detail::gamma_constants k(shape);
+  return detail::gamma_mt(g, k.d, k.c);
+}
+
+/// One chi-squared variate with k degrees of freedom (k >= 0): 0 for k = 0, Z^2 for k = 1 and
+/// 2 Gamma(k / 2) otherwise. The sum of squared deviations of n normal draws from their mean is
+/// sigma^2 times a chi-squared variate with n - 1 degrees of freedom.
+template <Rng G>
+double chi_squared(G& g, double k) {
+  if (k == 0) return 0.0;
+  if (k == 1) {
+    const double z = standard_normal(g);
+    return z * z;
+  }
+  return 2.0 * gamma_variate(g, 0.5 * k);
+}
+
+/// One Binomial(n, p) variate, exact, in O(log n + min(n p, n (1 - p))) time: while the smaller
+/// of the two means is 16 or more, Devroye's split on the middle order statistic of n uniforms
+/// (U_(i) ~ Beta(i, n + 1 - i), drawn as a ratio of two gamma variates: when it lies below p, i
+/// uniforms do and the n - i above it are uniform on (U_(i), 1); otherwise the i - 1 below it are
+/// uniform on (0, U_(i))); then inversion by sequential search from 0 for the rarer outcome.
+/// p outside [0, 1] is clamped; NaN counts as 0.
+template <Rng G>
+std::uint64_t binomial(G& g, std::uint64_t n, double p) {
+  std::uint64_t x = 0;  // successes found so far
+  for (;;) {
+    if (n == 0 || !(p > 0)) return x;
+    if (p >= 1) return x + n;
+    const double q = 1.0 - p, dn = static_cast<double>(n);
+    if (dn * std::min(p, q) < 16) {
+      // inversion for the rarer outcome, whose probability r is at most 1/2
+      const double r = std::min(p, q), t = 1.0 - r, ratio = r / t, a = (dn + 1.0) * ratio;
+      double pmf = std::pow(t, dn), u = uniform01(g);
+      std::uint64_t k = 0;
+      while (u > pmf && k < n) {
+        u -= pmf;
+        ++k;
+        pmf *= a / static_cast<double>(k) - ratio;
+      }
+      return x + (p <= 0.5 ? k : n - k);
+    }
+    const std::uint64_t i = (n + 1) / 2;
+    const double ga = gamma_variate(g, static_cast<double>(i));
+    const double gb = gamma_variate(g, static_cast<double>(n + 1 - i));
+    const double y = ga / (ga + gb);
+    if (y < p) {
+      x += i;
+      n -= i;
+      p = (p - y) / (1.0 - y);
+    } else {
+      n = i - 1;
+      p = p / y;
+    }
+  }
+}
+
 namespace detail {
 
 // GCC 12 reports a false -Wuninitialized inside its own AVX-512 intrinsics when they are inlined

@@ -1,8 +1,10 @@
-// Metrics of categorical models. See docs/metrics.md.
+// Metrics of categorical models (models::categorical and models::exact_categorical). See
+// docs/metrics.md.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -14,11 +16,19 @@
 
 namespace ouro::inline v0::metrics {
 
+namespace detail {
+/// A model with probabilities over states: models::categorical or models::exact_categorical.
+template <class M>
+concept has_probs = requires(const M& m) {
+  { m.probs() } -> std::convertible_to<const std::vector<double>&>;
+};
+}  // namespace detail
+
 /// Shannon entropy -sum p log p, in nats.
 struct entropy {
   std::string name() const { return "entropy"; }
-  template <class S>
-  double operator()(const generation_context<models::categorical, S>& c) const {
+  template <detail::has_probs M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     double h = 0;
     for (double p : c.model.probs())
       if (p > 0) h -= p * std::log(p);
@@ -29,8 +39,8 @@ struct entropy {
 /// Heterozygosity 1 - sum p^2: the chance that two draws differ.
 struct heterozygosity {
   std::string name() const { return "heterozygosity"; }
-  template <class S>
-  double operator()(const generation_context<models::categorical, S>& c) const {
+  template <detail::has_probs M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     double s = 0;
     for (double p : c.model.probs()) s += p * p;
     return 1.0 - s;
@@ -40,8 +50,8 @@ struct heterozygosity {
 /// Number of states with positive probability.
 struct support_size {
   std::string name() const { return "support_size"; }
-  template <class S>
-  double operator()(const generation_context<models::categorical, S>& c) const {
+  template <detail::has_probs M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     return static_cast<double>(std::count_if(c.model.probs().begin(), c.model.probs().end(),
                                              [](double p) { return p > 0; }));
   }
@@ -55,8 +65,8 @@ struct fixed_states {
     for (std::size_t i = 0; i < states; ++i) n.push_back(fmt::format("fixed_{}", i));
     return n;
   }
-  template <class S>
-  std::vector<double> operator()(const generation_context<models::categorical, S>& c) const {
+  template <detail::has_probs M, class S>
+  std::vector<double> operator()(const generation_context<M, S>& c) const {
     std::vector<double> v(states, 0.0);
     const auto& p = c.model.probs();
     for (std::size_t i = 0; i < std::min(states, p.size()); ++i) v[i] = p[i] == 1.0 ? 1.0 : 0.0;
@@ -70,8 +80,8 @@ struct categorical_tail_mass {
   std::vector<double> true_probs;
   double tail = 0.1;
   std::string name() const { return "tail_mass"; }
-  template <class S>
-  double operator()(const generation_context<models::categorical, S>& c) const {
+  template <detail::has_probs M, class S>
+  double operator()(const generation_context<M, S>& c) const {
     std::vector<std::size_t> order(true_probs.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(),
