@@ -67,6 +67,10 @@ case_ gaussian_subsample gaussian_collapse "${common[@]}" --samples 20 --generat
   --replicates 30 --regime accumulate_subsample --budget 30 --estimator mle
 case_ categorical_quick categorical_collapse "${common[@]}" --samples 20,50 --generations 30 \
   --replicates 30
+case_ gaussian_exact gaussian_collapse "${common[@]}" --exact --samples 20,100 --generations 30 \
+  --replicates 30 --regime accumulate
+case_ categorical_exact categorical_collapse "${common[@]}" --exact --samples 20,50 \
+  --generations 30 --replicates 30
 case_ gmm_quick gmm_collapse "${common[@]}" --quick --generations 12
 case_ gmm_accumulate gmm_collapse "${common[@]}" --quick --generations 6 --regime accumulate \
   --seed 3
