@@ -99,6 +99,41 @@ inline std::string first_difference(std::string_view was, std::string_view now) 
   return "they differ";
 }
 
+/// The checks every run makes of its options: at least one generation and one replicate, and a
+/// sample-size schedule.
+inline void check_run_options(const run_options& opt) {
+  if (opt.generations == 0)
+    throw config_error(fmt::format("run '{}': generations must be at least 1", opt.label));
+  if (opt.replicates == 0)
+    throw config_error(fmt::format("run '{}': replicates must be at least 1", opt.label));
+  if (!opt.samples)
+    throw config_error(fmt::format("run '{}': no sample-size schedule given", opt.label));
+}
+
+/// A hash of the first 4096 sample sizes of the schedule, for a saved state's settings.
+inline std::uint64_t schedule_hash(const run_options& opt) {
+  std::string samples;
+  const std::size_t shown = std::min<std::size_t>(opt.generations, 4096);
+  for (std::size_t g = 0; g < shown; ++g) samples += fmt::format("{},", opt.samples(g));
+  return fnv1a(samples);
+}
+
+/// A saved run state with its checksum appended.
+inline std::string sealed(std::string bytes) {
+  io::binary_writer sum;
+  sum.put_u64(fnv1a(bytes));
+  return bytes + sum.take();
+}
+/// The state inside `bytes`, or data_error naming `name` when the checksum does not match.
+inline std::string_view unsealed(std::string_view bytes, const std::string& name) {
+  if (bytes.size() < 8 ||
+      io::binary_reader(bytes.substr(bytes.size() - 8), name).get_u64("checksum") !=
+          fnv1a(bytes.substr(0, bytes.size() - 8)))
+    throw data_error(fmt::format(
+        "{}: the checksum does not match: the saved run state is damaged or is not one", name));
+  return bytes.substr(0, bytes.size() - 8);
+}
+
 inline std::string exception_message(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -270,12 +305,7 @@ collapse_run<Loop, Source>::collapse_run(const Loop& loop, Source source, run_op
 
 template <class Loop, class Source>
 void collapse_run<Loop, Source>::validate() const {
-  if (opt_.generations == 0)
-    throw config_error(fmt::format("run '{}': generations must be at least 1", opt_.label));
-  if (opt_.replicates == 0)
-    throw config_error(fmt::format("run '{}': replicates must be at least 1", opt_.label));
-  if (!opt_.samples)
-    throw config_error(fmt::format("run '{}': no sample-size schedule given", opt_.label));
+  detail::check_run_options(opt_);
   if constexpr (requires { loop_->regime().validate(); }) {
     try {
       loop_->regime().validate();
@@ -520,10 +550,7 @@ std::string collapse_run<Loop, Source>::save() const {
       }
       checkpoint_traits<rstate_t>::save(st.regime, w);
     }
-    std::string bytes = w.take();
-    io::binary_writer sum;
-    sum.put_u64(detail::fnv1a(bytes));
-    return bytes + sum.take();
+    return detail::sealed(w.take());
   }
 }
 
@@ -531,14 +558,12 @@ std::string collapse_run<Loop, Source>::save() const {
 // numbers (the loop and the real data are the caller's to keep the same).
 template <class Loop, class Source>
 std::string collapse_run<Loop, Source>::settings() const {
-  std::string samples, metrics;
+  std::string metrics;
   for (const auto& n : res_.metric_names) metrics += n + ",";
-  const std::size_t shown = std::min<std::size_t>(G_, 4096);
-  for (std::size_t g = 0; g < shown; ++g) samples += fmt::format("{},", opt_.samples(g));
   return fmt::format(
       "label {}\nseed {}\nfirst_replicate {}\nwarm_start {}\nmetrics {}\nsamples {:x}\n",
       opt_.label, opt_.seed, opt_.first_replicate, opt_.warm_start, metrics,
-      detail::fnv1a(samples));
+      detail::schedule_hash(opt_));
 }
 
 template <class Loop, class Source>
@@ -554,14 +579,7 @@ void collapse_run<Loop, Source>::restore(std::string_view bytes, const std::stri
           fmt::format("run '{}': restore() into a run that has already advanced; restore into a "
                       "new run from loop.start() with the same real data and options",
                       opt_.label));
-    if (bytes.size() < 8 ||
-        io::binary_reader(bytes.substr(bytes.size() - 8), name).get_u64("checksum") !=
-            detail::fnv1a(bytes.substr(0, bytes.size() - 8)))
-      throw data_error(
-          fmt::format("{}: the checksum does not match: the saved run state is "
-                      "damaged or is not one",
-                      name));
-    io::binary_reader r(bytes.substr(0, bytes.size() - 8), name);
+    io::binary_reader r(detail::unsealed(bytes, name), name);
     r.expect_tag(state_tag);
     if (const std::string was = r.get_string("settings"), now = settings(); was != now)
       r.fail(

@@ -299,12 +299,7 @@ class exact_gaussian_batch {
             "sampled path",
             opt.label));
     }
-    if (opt.generations == 0)
-      throw config_error(fmt::format("run '{}': generations must be at least 1", opt.label));
-    if (opt.replicates == 0)
-      throw config_error(fmt::format("run '{}': replicates must be at least 1", opt.label));
-    if (!opt.samples)
-      throw config_error(fmt::format("run '{}': no sample-size schedule given", opt.label));
+    ouro::detail::check_run_options(opt);
     R_ = opt.replicates;
     G_ = opt.generations;
     res_.label = opt.label;
@@ -601,22 +596,16 @@ class exact_gaussian_batch {
       w.put_vector(pool_mean_);
       w.put_vector(pool_ssd_);
     }
-    std::string bytes = w.take();
-    io::binary_writer sum;
-    sum.put_u64(ouro::detail::fnv1a(bytes));
-    return bytes + sum.take();
+    return ouro::detail::sealed(w.take());
   }
 
  private:
   std::string settings() const {
-    std::string samples;
-    const std::size_t shown = std::min<std::size_t>(G_, 4096);
-    for (std::size_t g = 0; g < shown; ++g) samples += fmt::format("{},", opt_.samples(g));
     return fmt::format(
         "label {}\nseed {}\nfirst_replicate {}\nestimator {}\nfloor {}\nregime {}\nsamples {:x}\n",
         opt_.label, opt_.seed, opt_.first_replicate, Estimator::name,
         fitter_.variance_floor ? fmt::format("{}", *fitter_.variance_floor) : "none", regime_name(),
-        ouro::detail::fnv1a(samples));
+        ouro::detail::schedule_hash(opt_));
   }
   std::string regime_name() const {
     if constexpr (traits::mix)
@@ -626,12 +615,7 @@ class exact_gaussian_batch {
   }
 
   void restore(std::string_view bytes, const std::string& name) {
-    if (bytes.size() < 8 ||
-        io::binary_reader(bytes.substr(bytes.size() - 8), name).get_u64("checksum") !=
-            ouro::detail::fnv1a(bytes.substr(0, bytes.size() - 8)))
-      throw data_error(fmt::format(
-          "{}: the checksum does not match: the saved run state is damaged or is not one", name));
-    io::binary_reader r(bytes.substr(0, bytes.size() - 8), name);
+    io::binary_reader r(ouro::detail::unsealed(bytes, name), name);
     r.expect_tag(state_tag);
     if (const std::string was = r.get_string("settings"), now = settings(); was != now)
       r.fail(fmt::format(
@@ -725,15 +709,11 @@ template <>
 struct checkpoint_traits<models::exact_gaussian> {
   static void save(const models::exact_gaussian& m, io::binary_writer& w) {
     w.put_tag("exact_gaussian");
-    w.put_f64(m.mean());
-    w.put_f64(m.variance());
+    checkpoint_traits<models::gaussian>::save(m.distribution(), w);
   }
   static models::exact_gaussian load(io::binary_reader& r) {
     r.expect_tag("exact_gaussian");
-    const double mean = r.get_f64("mean"), var = r.get_f64("variance");
-    if (!std::isfinite(mean) || !std::isfinite(var) || var < 0)
-      r.fail("a Gaussian needs a finite mean and a finite, non-negative variance");
-    return models::exact_gaussian(mean, var);
+    return models::exact_gaussian(checkpoint_traits<models::gaussian>::load(r));
   }
 };
 }  // namespace ouro::inline v0
