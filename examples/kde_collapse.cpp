@@ -10,11 +10,7 @@
 #include <vector>
 
 #include "common/example_support.hpp"
-#include "ouroboros/core/loop.hpp"
-#include "ouroboros/core/samplers.hpp"
-#include "ouroboros/core/theory.hpp"
-#include "ouroboros/models/gaussian.hpp"
-#include "ouroboros/models/kde.hpp"
+#include "ouroboros/experiments/kde.hpp"
 
 namespace {
 constexpr const char* kName = "kde_collapse";
@@ -30,14 +26,11 @@ int run_program(int argc, char** argv) {
       "kde_collapse.csv (per-replicate values, when at most 1,000,000 rows or "
       "--write-replicates) and kde_collapse.png into --out.",
       kName};
-  examples::common_options o;
-  o.samples = {50, 200};
-  o.generations = 30;
-  o.replicates = 2000;
-  std::string bandwidth = "silverman";
+  ouro::experiments::kde_settings s;  // the defaults
+  auto o = examples::common_options::defaults_of(s);
   examples::add_common_options(app, o, "--samples 20,50 --generations 15 --replicates 400");
   app.add_option(
-         "--bandwidth", bandwidth,
+         "--bandwidth", s.bandwidth,
          "Kernel bandwidth: silverman (1.06 s n^(-1/5) of the points kept) or a fixed h > 0")
       ->check([](const std::string& v) -> std::string {
         if (v == "silverman") return {};
@@ -51,54 +44,18 @@ int run_program(int argc, char** argv) {
     if (!app.count("--generations")) o.generations = 15;
     if (!app.count("--replicates")) o.replicates = 400;
   }
-  for (auto m : o.samples)
-    if (m < 2)
-      examples::usage_error(app, fmt::format("--samples: M = {} is too small: the bandwidth rule "
-                                             "needs at least 2 points",
-                                             m));
-  std::optional<double> h;
-  if (bandwidth != "silverman")
-    h = ouro::parse_real(bandwidth, ouro::real_range::above_to(0, 1e6)).value();
-
-  auto make_loop = [&](auto regime) {
-    using namespace ouro;
-    return collapse_loop{models::kde_fitter{h}, sample::ancestral{}, regime,
-                         metrics::kde_variance{}, metrics::kde_l2_to_normal{0.0, 1.0}};
-  };
-  const std::size_t metric_count = make_loop(ouro::regime::replace{}).metric_names().size();
+  o.to_settings(s);
+  examples::check_settings(app, [&] { ouro::experiments::check(s); });
+  const std::size_t metric_count = ouro::experiments::kde_metric_names().size();
   examples::check_memory(
       app, o, {.model_bytes = 64, .sample_bytes = sizeof(double), .metrics = metric_count});
-
-  ouro::results res;  // the provenance (seed, threads, start, build) fills itself
-  res.experiment = kName;
-  res.config = {{"truth", std::string("N(0, 1)")},
-                {"bandwidth", bandwidth},
-                {"generations", static_cast<std::int64_t>(o.generations)},
-                {"replicates", static_cast<std::int64_t>(o.replicates)}};
-  for (auto& p : o.regime_choice().to_params()) res.config.push_back(p);
-  const bool replace = o.regime == "replace", accumulate = o.regime == "accumulate";
 
   const std::filesystem::path out = o.out;
   const std::size_t rows = o.samples.size() * o.generations * o.replicates * metric_count;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
-  const auto t0 = std::chrono::steady_clock::now();
+  ouro::results res;
   try {
-    ouro::with_regime(o.regime_choice(), [&](auto regime) {
-      using namespace ouro;
-      const auto loop = make_loop(regime);
-      for (std::size_t M : o.samples) {
-        if (examples::session::interrupted(res)) break;
-        const run_options opt = session.run_options_for(M);
-        run_result run = loop.run(from_truth(models::gaussian{0.0, 1.0}), opt);
-        if (replace || accumulate)  // generation g has been fitted n = g + 1 times
-          run.attach_theory("variance", [&](std::size_t g) {
-            return replace ? theory::kde_replace_variance(M, g + 1, h)
-                           : theory::kde_accumulate_variance(M, g + 1, h);
-          });
-        res.runs.push_back(std::move(run));
-      }
-    });
-    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res = ouro::experiments::kde_collapse(s, session.setup());
     examples::write_outputs(out, kName, res);
     session.finish_tidy(res);
   } catch (const std::exception& e) {
@@ -107,32 +64,28 @@ int run_program(int argc, char** argv) {
   }
   if (examples::session::interrupted(res)) return session.interrupted_exit();
 
-  fmt::print("kde_collapse: bandwidth {}, regime {}, {} replicates, {:.2f}s\n", bandwidth, o.regime,
-             o.replicates, res.seconds);
+  fmt::print("kde_collapse: bandwidth {}, regime {}, {} replicates, {:.2f}s\n", s.bandwidth,
+             o.regime, o.replicates, res.seconds);
   for (const auto& run : res.runs) {
-    const auto& s = run.summary[*run.metric_index("variance")];
+    const auto& v = run.summary[*run.metric_index("variance")];
     const auto& l2 = run.summary[*run.metric_index("l2_distance")];
     const std::vector<double>* th = run.theory.empty() ? nullptr : &run.theory.front().second;
     fmt::print("\nrun {}\n{:>10}  {:>28}  {:>12}  {:>6}  {:>22}\n", run.label, "generation",
                "variance (95% CI)", "theory", "inside", "l2_distance (95% CI)");
     const std::size_t G = run.generations;
     for (std::size_t g : {std::size_t{0}, G / 10, G / 4, G / 2, G - 1}) {
-      fmt::print("{:>10}  {:>14.6g} ± {:<11.3g}", g, s.mean[g], (s.ci95_hi[g] - s.ci95_lo[g]) / 2);
+      fmt::print("{:>10}  {:>14.6g} ± {:<11.3g}", g, v.mean[g], (v.ci95_hi[g] - v.ci95_lo[g]) / 2);
       if (th)
         fmt::print("  {:>12.6g}  {:>6}", (*th)[g],
-                   (*th)[g] >= s.ci95_lo[g] && (*th)[g] <= s.ci95_hi[g] ? "yes" : "NO");
+                   (*th)[g] >= v.ci95_lo[g] && (*th)[g] <= v.ci95_hi[g] ? "yes" : "NO");
       else
         fmt::print("  {:>12}  {:>6}", "-", "");
       fmt::print("  {:>10.4g} ± {:<9.3g}\n", l2.mean[g], (l2.ci95_hi[g] - l2.ci95_lo[g]) / 2);
     }
   }
   examples::figure(o, kName, [&] {
-    ouro::io::figure_options f;
-    f.title =
-        "Kernel density estimates refitted to their own samples (mean, 95% CI; theory dashed)";
-    f.panels = {{"variance", "variance of the estimate", true},
-                {"l2_distance", "L2 distance to N(0, 1)"}};
-    return ouro::io::plot_results(res, ouro::io::output_files{out, kName}.figure(), f);
+    return ouro::io::plot_results(res, ouro::io::output_files{out, kName}.figure(),
+                                  ouro::experiments::kde_figure());
   });
   fmt::print("\nresults in {}/\n", out.string());
   return 0;

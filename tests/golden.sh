@@ -71,6 +71,9 @@ case_ gaussian_exact gaussian_collapse "${common[@]}" --exact --samples 20,100 -
   --replicates 30 --regime accumulate
 case_ categorical_exact categorical_collapse "${common[@]}" --exact --samples 20,50 \
   --generations 30 --replicates 30
+case_ kde_silverman kde_collapse "${common[@]}" --samples 20,50 --generations 15 --replicates 40
+case_ linreg_accumulate linreg_collapse "${common[@]}" --rows 20,40 --dim 5 --generations 15 \
+  --replicates 40 --regime accumulate
 case_ gmm_quick gmm_collapse "${common[@]}" --quick --generations 12
 case_ gmm_accumulate gmm_collapse "${common[@]}" --quick --generations 6 --regime accumulate \
   --seed 3

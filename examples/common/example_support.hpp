@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include "ouroboros/core/loop.hpp"
 #include "ouroboros/core/regimes.hpp"
 #include "ouroboros/core/values.hpp"
+#include "ouroboros/experiments/common.hpp"
 #include "ouroboros/io/checkpoint_store.hpp"
 #include "ouroboros/io/plot.hpp"
 #include "ouroboros/io/progress.hpp"
@@ -63,6 +65,32 @@ struct common_options {
             real_source == "fresh" ? ouro::regime::real_source_kind::fresh
                                    : ouro::regime::real_source_kind::fixed,
             budget};
+  }
+
+  /// The options with an experiment's defaults (samples, generations, replicates, regime, seed).
+  static common_options defaults_of(const ouro::experiments::common_settings& s) {
+    common_options o;
+    o.samples = s.samples;
+    o.generations = s.generations;
+    o.replicates = s.replicates;
+    o.regime = s.regime;
+    o.real_fraction = s.real_fraction;
+    o.real_source = s.real_source;
+    o.budget = s.budget;
+    o.seed = s.seed;
+    return o;
+  }
+
+  /// Copies the options that change the numbers into an experiment's settings.
+  void to_settings(ouro::experiments::common_settings& s) const {
+    s.samples = samples;
+    s.generations = generations;
+    s.replicates = replicates;
+    s.regime = regime;
+    s.real_fraction = real_fraction;
+    s.real_source = real_source;
+    s.budget = budget;
+    s.seed = seed;
   }
 };
 
@@ -288,6 +316,23 @@ inline void parse_or_exit(CLI::App& app, int argc, char** argv) {
   std::exit(2);
 }
 
+/// Runs an experiment's check of its settings (ouro::experiments::check) and turns a refusal into
+/// a usage error that names the option: the message "name: ..." becomes "--name: ...".
+template <class Check>
+void check_settings(const CLI::App& app, Check&& check) {
+  try {
+    check();
+  } catch (const ouro::config_error& e) {
+    std::string msg = e.what();
+    const auto colon = msg.find(": ");
+    if (colon != std::string::npos && msg.find(" ") == colon + 1) {
+      std::replace(msg.begin(), msg.begin() + static_cast<std::ptrdiff_t>(colon), '_', '-');
+      msg = "--" + msg;
+    }
+    usage_error(app, msg);
+  }
+}
+
 /// What one replicate of a model needs in memory, for check_memory.
 struct footprint {
   double model_bytes = 0;   ///< one fitted model (the loop keeps two per replicate)
@@ -511,23 +556,24 @@ class session {
     if (store_) store_->add_part(std::move(part));
   }
 
-  /// The settings of one run: M samples per generation, the common options, progress on stderr,
-  /// the per-replicate rows, the checkpoints and the interrupt flag.
+  /// What the program adds to every run of an experiment (ouro::experiments::run_setup): the
+  /// threads, progress on stderr, the per-replicate rows, the checkpoints and the interrupt flag.
+  ouro::experiments::run_setup setup() {
+    return [this](ouro::run_options& opt) {
+      opt.threads = o_.threads;
+      opt.keep = ouro::keep_values::none;  // rows are streamed, summaries are always kept
+      opt.observers.push_back(ouro::io::progress(program_));
+      if (tidy_) opt.observers.push_back(tidy_->rows_for(program_));
+      opt.checkpoint = store_ ? &*store_ : nullptr;
+      opt.interrupt = &interrupt_requested;
+    };
+  }
+
+  /// The settings of one run: M samples per generation, the common options and setup().
   ouro::run_options run_options_for(std::size_t M) {
-    ouro::run_options opt;
-    opt.label = fmt::format("M={}", M);
-    opt.generations = o_.generations;
-    opt.replicates = o_.replicates;
-    opt.samples = ouro::schedule::constant{M};
-    opt.seed = o_.seed;
-    opt.threads = o_.threads;
-    opt.keep = ouro::keep_values::none;  // rows are streamed, summaries are always kept
-    opt.config = {{"samples", static_cast<std::int64_t>(M)}};
-    opt.observers.push_back(ouro::io::progress(program_));
-    if (tidy_) opt.observers.push_back(tidy_->rows_for(program_));
-    opt.checkpoint = store_ ? &*store_ : nullptr;
-    opt.interrupt = &interrupt_requested;
-    return opt;
+    ouro::experiments::common_settings s;
+    o_.to_settings(s);
+    return ouro::experiments::detail::options_for(s, M, setup());
   }
 
   /// Whether a run stopped at a signal (the program then writes what it has and exits 130).
