@@ -117,11 +117,7 @@ int run_program(int argc, char** argv) {
   for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
   if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
   // the names users of the original replication look for
-  examples::figure(o, kName, [&] {
-    return ouro::models::plot_gmm_contours(snaps, out / "gmm_model_collapse_results.png",
-                                           "GMM model collapse: density contours of replicate 0 "
-                                           "(rows: runs; columns: generations)");
-  });
+  examples::figure(o, kName, [&] { return ouro::experiments::gmm_contours(snaps, out); });
   examples::figure(o, kName, [&] {
     return ouro::io::plot_results(res, out / "gmm_sample_size_comparison.png",
                                   ouro::experiments::gmm_figure());

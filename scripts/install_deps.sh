@@ -5,7 +5,8 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ libxtensor-dev libxtensor-blas-dev libfmt-dev catch2 libcli11-dev
           nlohmann-json3-dev libopenblas-dev zlib1g-dev valgrind git openmpi-bin
-          libopenmpi-dev procps gnuplot-nox python3 "$@")
+          libopenmpi-dev procps gnuplot-nox python3 python3-dev pybind11-dev python3-pybind11
+          python3-numpy python3-pytest python3-pandas python3-matplotlib "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <span>
 #include <string>
@@ -174,6 +175,15 @@ inline results gmm_collapse(const gmm_settings& s, const run_setup& setup = {},
     run_all(models::init::kmeans{});
   res.seconds = detail::seconds_since(t0);
   return res;
+}
+
+/// The contour figure of gmm_collapse: the snapshots' densities (rows: runs; columns:
+/// generations), as `dir`/gmm_model_collapse_results.png.
+inline io::plot_status gmm_contours(const std::vector<models::gmm_snapshot>& snapshots,
+                                    const std::filesystem::path& dir) {
+  return models::plot_gmm_contours(snapshots, dir / "gmm_model_collapse_results.png",
+                                   "GMM model collapse: density contours of replicate 0 (rows: "
+                                   "runs; columns: generations)");
 }
 
 /// The summary figure of gmm_collapse (gmm_sample_size_comparison.png).

@@ -1,0 +1,103 @@
+"""Python models in the library's collapse loop."""
+import os
+
+from . import _ouroboros as _core
+from ._results import Results
+
+
+def _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
+              budget):
+    s = {"samples": samples, "generations": generations, "replicates": replicates, "seed": seed,
+         "regime": regime}
+    # given only when given: a setting the regime ignores is refused, as the programs do
+    for k, v in (("real_fraction", real_fraction), ("real_source", real_source),
+                 ("budget", budget)):
+        if v is not None:
+            s[k] = v
+    return s
+
+
+def collapse(model, *, metrics, fit=None, samples=100, generations=100, replicates=100, seed=42,
+             regime="replace", real_fraction=None, real_source=None, budget=None, threads=1,
+             keep="auto", progress=False, name="collapse", checkpoint=None, resume=False):
+    """Runs a Python model through the library's collapse loop and returns ouroboros.Results.
+
+    model: the truth; an object with sample(n, rng) returning n samples (a 1-D array of n
+        numbers, or an (n, d) array). Generation 0 is fitted on its samples.
+    fit: a callable fit(data, rng) returning the next model (default: model.fit). data is a
+        numpy array (1-D or (n, d), as sample returns).
+    metrics: a dict of name -> function(model) returning a number; the results' columns.
+    samples: M per generation; a list makes one run per value.
+    regime: replace, accumulate, accumulate_subsample (budget) or mix (real_fraction,
+        real_source 'fixed' or 'fresh').
+    rng: every call gets a numpy.random.Generator seeded from the replicate's own stream, so the
+        numbers depend on the seed only (not on threads).
+    threads: worker threads (Python code holds the GIL: more threads help only when the model's
+        calls release it, as large numpy operations do).
+    checkpoint: a file to save the run to after every generation (models pickled); with
+        resume=True a run killed at any moment continues from it.
+    A model, fit or metric that raises stops the run with ouroboros.RunError, raised from the
+    original exception (its traceback is the cause)."""
+    s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
+                  budget)
+    ckpt = os.fspath(checkpoint) if checkpoint is not None else ""
+    if resume and not ckpt:
+        raise ValueError("resume: needs checkpoint=<file>")
+    return Results(_core._collapse(model, fit, dict(metrics), s, threads, keep, progress, name,
+                                   ckpt, bool(resume)))
+
+
+class Stepper:
+    """A run that Python advances generation by generation (ouroboros.start).
+
+        run = ouroboros.start(model, metrics={...}, samples=100, generations=50)
+        while not run.done:
+            run.advance()              # one generation, every replicate
+            run.models()               # every replicate's model (a list)
+            run.values()               # numpy [replicate, metric] of the last generation
+        res = run.finish()             # ouroboros.Results
+    """
+
+    def __init__(self, core, experiment):
+        self._core = core
+        self._experiment = experiment
+
+    @property
+    def done(self):
+        return self._core.done
+
+    @property
+    def generation(self):
+        """Generations run so far."""
+        return self._core.generation
+
+    @property
+    def metric_names(self):
+        return self._core.metric_names
+
+    def advance(self):
+        """Runs the next generation for every replicate."""
+        self._core.advance()
+
+    def models(self):
+        """Every replicate's model after the last generation run."""
+        return self._core.models()
+
+    def values(self):
+        """The last generation's metric values, a numpy array [replicate, metric]."""
+        return self._core.values()
+
+    def finish(self):
+        """Records the last generation and returns ouroboros.Results (one run)."""
+        return Results(self._core.finish(self._experiment))
+
+
+def start(model, *, metrics, fit=None, samples=100, generations=100, replicates=100, seed=42,
+          regime="replace", real_fraction=None, real_source=None, budget=None, threads=1,
+          keep="auto", progress=False, label=None, name="collapse"):
+    """Starts a run of a Python model that the caller advances (see Stepper); the arguments are
+    those of ouroboros.collapse, with one sample size."""
+    s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
+                  budget)
+    return Stepper(_core._start(model, fit, dict(metrics), s, threads, keep, progress,
+                                label or ""), name)

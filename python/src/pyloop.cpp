@@ -1,0 +1,463 @@
+// Python models in the C++ loop: a model is any Python object with sample(n, rng) returning n
+// samples (a 1-D array of n values or an (n, d) array), a fit(data, rng) callable returning the
+// next model, and metrics as functions of a model. The library's regimes, replicates, streams,
+// summaries, checkpoints and results work on them unchanged: the samples are held as doubles in
+// C++ (pooling and subsetting need no Python), and each call into Python takes the GIL. Each call
+// gets a numpy Generator seeded from the replicate's own stream, so the numbers depend on the seed
+// only, whatever the thread count. See docs/python.md.
+#include <memory>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bindings.hpp"
+#include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/regimes.hpp"
+#include "ouroboros/core/run_store.hpp"
+#include "ouroboros/core/samplers.hpp"
+#include "ouroboros/io/checkpoint_store.hpp"
+
+namespace ouro_py {
+
+/// A training set: n samples of `width` values each, row after row.
+struct py_data {
+  std::vector<double> v;
+  std::size_t width = 1;
+  bool rows = false;  ///< 2-D in Python ((n, width)); else 1-D (n values)
+  std::size_t size() const noexcept { return width ? v.size() / width : 0; }
+};
+
+}  // namespace ouro_py
+
+template <>
+struct ouro::dataset_traits<ouro_py::py_data> {
+  using D = ouro_py::py_data;
+  static std::size_t size(const D& d) noexcept { return d.size(); }
+  static void same_shape(const D& a, const D& b) {
+    if (a.size() && b.size() && (a.width != b.width || a.rows != b.rows))
+      throw ouro::config_error(fmt::format(
+          "samples of {} and {} values each cannot be pooled: sample() must return arrays of one "
+          "shape per sample",
+          a.width, b.width));
+  }
+  static D concat(const D& a, const D& b) {
+    same_shape(a, b);
+    D r{{}, a.size() ? a.width : b.width, a.size() ? a.rows : b.rows};
+    r.v.reserve(a.v.size() + b.v.size());
+    r.v.insert(r.v.end(), a.v.begin(), a.v.end());
+    r.v.insert(r.v.end(), b.v.begin(), b.v.end());
+    return r;
+  }
+  static D subset(const D& d, std::span<const std::size_t> idx) {
+    D r{{}, d.width, d.rows};
+    r.v.reserve(idx.size() * d.width);
+    for (std::size_t i : idx)
+      r.v.insert(r.v.end(), d.v.begin() + static_cast<std::ptrdiff_t>(i * d.width),
+                 d.v.begin() + static_cast<std::ptrdiff_t>((i + 1) * d.width));
+    return r;
+  }
+  static void append(D& a, const D& b) {
+    same_shape(a, b);
+    if (!a.size()) {
+      a.width = b.width;
+      a.rows = b.rows;
+    }
+    a.v.insert(a.v.end(), b.v.begin(), b.v.end());
+  }
+  static std::span<const double> sample(const D& d, std::size_t i) noexcept {
+    return {d.v.data() + i * d.width, d.width};
+  }
+};
+
+namespace ouro_py {
+
+namespace {
+
+/// A Python object shared by the copies of a C++ value; the last copy releases it with the GIL.
+struct py_ref {
+  std::shared_ptr<py::object> p;
+  static py_ref wrap(py::object o) {
+    return {std::shared_ptr<py::object>(new py::object(std::move(o)), [](py::object* x) {
+      py::gil_scoped_acquire gil;
+      delete x;
+    })};
+  }
+  const py::object& operator*() const { return *p; }
+};
+
+/// The first Python exception of the current run, kept (with the GIL) so that the run's error
+/// is raised from it: Python shows its traceback as the cause.
+py::object& first_error() {
+  static auto* e = new py::object();  // never destroyed: outlives the interpreter's teardown
+  return *e;
+}
+
+/// numpy.random.Generator(numpy.random.PCG64(seed)), the classes looked up once.
+py::object generator(std::uint64_t seed) {
+  static auto* gen = new py::object(py::module_::import("numpy.random").attr("Generator"));
+  static auto* bits = new py::object(py::module_::import("numpy.random").attr("PCG64"));
+  return (*gen)((*bits)(seed));
+}
+
+/// Runs f with the GIL; a Python exception becomes a C++ one carrying `what` and the traceback
+/// (the loop adds run, replicate and generation), and the first one is kept for chaining.
+template <class F>
+auto with_python(const char* what, F&& f) {
+  py::gil_scoped_acquire gil;
+  try {
+    return f();
+  } catch (py::error_already_set& e) {
+    std::string tb;
+    try {
+      tb = py::str("")
+               .attr("join")(py::module_::import("traceback")
+                                 .attr("format_exception")(e.type(), e.value(), e.trace()))
+               .cast<std::string>();
+    } catch (...) {
+      tb = e.what();
+    }
+    if (!first_error()) first_error() = e.value();
+    while (!tb.empty() && tb.back() == '\n') tb.pop_back();
+    throw std::runtime_error(fmt::format("{} raised an exception:\n{}", what, tb));
+  }
+}
+
+/// A numpy array of the samples (1-D, or (n, width) rows).
+py::array_t<double> to_numpy(const py_data& d) {
+  py::array_t<double> a;
+  if (d.rows)
+    a = py::array_t<double>(
+        {static_cast<py::ssize_t>(d.size()), static_cast<py::ssize_t>(d.width)});
+  else
+    a = py::array_t<double>(static_cast<py::ssize_t>(d.size()));
+  std::copy(d.v.begin(), d.v.end(), a.mutable_data());
+  return a;
+}
+
+/// What sample(n, rng) returned, as samples: n values or n rows of numbers.
+py_data from_numpy(const py::object& o, std::size_t n) {
+  py::array_t<double, py::array::c_style | py::array::forcecast> a;
+  try {
+    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
+  } catch (py::error_already_set&) {
+    a = {};
+  }
+  if (!a)
+    throw py::type_error(fmt::format("sample(n, rng) must return an array of numbers, not {}",
+                                     std::string(py::str(py::type::of(o).attr("__name__")))));
+  if (a.ndim() != 1 && a.ndim() != 2)
+    throw py::value_error(fmt::format(
+        "sample(n, rng) must return n values or an (n, d) array, not an array of {} dimensions",
+        a.ndim()));
+  if (static_cast<std::size_t>(a.shape(0)) != n)
+    throw py::value_error(
+        fmt::format("sample(n, rng) was asked for {} samples and returned {}", n, a.shape(0)));
+  py_data d;
+  d.rows = a.ndim() == 2;
+  d.width = d.rows ? static_cast<std::size_t>(a.shape(1)) : 1;
+  if (d.width == 0) throw py::value_error("sample(n, rng) returned samples of no values");
+  d.v.assign(a.data(), a.data() + a.size());
+  return d;
+}
+
+/// A Python model: sample(n, rng) on the object.
+struct py_model {
+  using dataset_type = py_data;
+  py_ref obj;
+  template <class G>
+  py_data sample(std::size_t n, G& g) const {
+    const std::uint64_t seed = g();
+    return with_python("the model's sample(n, rng)",
+                       [&] { return from_numpy((*obj).attr("sample")(n, generator(seed)), n); });
+  }
+};
+
+/// The fit: a Python callable (data, rng) -> the next model.
+struct py_fitter {
+  using model_type = py_model;
+  py_ref fit_fn;
+  template <class G>
+  py_model fit(const py_data& d, G& g) const {
+    const std::uint64_t seed = g();
+    return with_python("fit(data, rng)", [&] {
+      py::object m = (*fit_fn)(to_numpy(d), generator(seed));
+      if (m.is_none()) throw py::type_error("fit(data, rng) returned None; it must return a model");
+      return py_model{py_ref::wrap(std::move(m))};
+    });
+  }
+};
+
+/// The metrics: Python functions of a model, each giving one number.
+struct py_metrics {
+  std::vector<std::string> names_;
+  py_ref fns;  // a list of callables, one per name
+  std::vector<std::string> names() const { return names_; }
+  std::vector<double> operator()(const ouro::generation_context<py_model>& c) const {
+    return with_python("a metric", [&] {
+      std::vector<double> out;
+      const py::list fl = py::reinterpret_borrow<py::list>(*fns);
+      for (std::size_t k = 0; k < names_.size(); ++k) {
+        py::object v = fl[k](*c.model.obj);
+        try {
+          out.push_back(py::float_(v).cast<double>());
+        } catch (py::error_already_set&) {
+          throw py::type_error(fmt::format("metric '{}' returned {}, not a number", names_[k],
+                                           std::string(py::str(py::type::of(v).attr("__name__")))));
+        }
+      }
+      return out;
+    });
+  }
+};
+
+}  // namespace
+}  // namespace ouro_py
+
+// Checkpoints: the samples as numbers, a model through pickle.
+template <>
+struct ouro::checkpoint_traits<ouro_py::py_data> {
+  static void save(const ouro_py::py_data& d, ouro::io::binary_writer& w) {
+    w.put_u64(d.width);
+    w.put_u64(d.rows ? 1 : 0);
+    w.put_vector(d.v);
+  }
+  static ouro_py::py_data load(ouro::io::binary_reader& r) {
+    ouro_py::py_data d;
+    d.width = r.get_size("sample width", std::uint64_t{1} << 32);
+    d.rows = r.get_u64("sample rows") != 0;
+    d.v = r.get_vector<double>("samples");
+    return d;
+  }
+};
+template <>
+struct ouro::checkpoint_traits<ouro_py::py_model> {
+  static void save(const ouro_py::py_model& m, ouro::io::binary_writer& w) {
+    ouro_py::py::gil_scoped_acquire gil;
+    const auto b = ouro_py::py::module_::import("pickle").attr("dumps")(*m.obj);
+    w.put_string(b.cast<std::string>());
+  }
+  static ouro_py::py_model load(ouro::io::binary_reader& r) {
+    const std::string b = r.get_string("pickled model");
+    ouro_py::py::gil_scoped_acquire gil;
+    return {ouro_py::py_ref::wrap(
+        ouro_py::py::module_::import("pickle").attr("loads")(ouro_py::py::bytes(b)))};
+  }
+};
+
+namespace ouro_py {
+namespace {
+
+template <class Regime>
+using py_loop = ouro::collapse_loop<py_fitter, ouro::sample::ancestral, Regime, py_metrics>;
+using truth_source = decltype(ouro::from_truth(std::declval<py_model>()));
+
+/// A run of Python models that Python steps generation by generation.
+class py_run {
+ public:
+  virtual ~py_run() = default;
+  virtual bool done() const = 0;
+  virtual std::size_t generations_done() const = 0;
+  virtual void advance() = 0;
+  virtual py::list models() const = 0;
+  virtual py::array_t<double> values() const = 0;
+  virtual std::vector<std::string> metric_names() const = 0;
+  virtual ouro::run_result finish() = 0;
+};
+
+template <class Regime>
+class py_run_of final : public py_run {
+ public:
+  py_run_of(py_loop<Regime> loop, py_model truth, ouro::run_options opt)
+      : loop_(std::make_unique<py_loop<Regime>>(std::move(loop))),
+        run_(loop_->start(ouro::from_truth(std::move(truth)), std::move(opt))) {}
+  bool done() const override { return run_.done(); }
+  std::size_t generations_done() const override { return run_.generations_done(); }
+  void advance() override { run_.advance(); }
+  py::list models() const override {
+    py::list out;
+    for (const py_model* m : run_.models()) out.append(m ? *m->obj : py::none());
+    return out;
+  }
+  py::array_t<double> values() const override {
+    const auto v = run_.values();
+    const auto K = static_cast<py::ssize_t>(run_.metric_names().size());
+    py::array_t<double> a({K ? static_cast<py::ssize_t>(v.size()) / K : 0, K});
+    std::copy(v.begin(), v.end(), a.mutable_data());
+    return a;
+  }
+  std::vector<std::string> metric_names() const override { return run_.metric_names(); }
+  ouro::run_result finish() override { return std::move(run_).finish(); }
+
+ private:
+  std::unique_ptr<py_loop<Regime>> loop_;  // the run refers to it
+  ouro::collapse_run<py_loop<Regime>, truth_source> run_;
+};
+
+/// What a Python loop is made of, from the arguments of ouroboros.collapse / ouroboros.start.
+struct loop_parts {
+  py_fitter fitter;
+  py_metrics metrics;
+  py_model truth;
+};
+
+loop_parts parts_from(const py::object& model, const py::object& fit, const py::dict& metrics) {
+  if (!py::hasattr(model, "sample")) throw py::type_error("the model has no method sample(n, rng)");
+  py::object f = fit;
+  if (f.is_none() && py::hasattr(model, "fit")) f = model.attr("fit");
+  if (f.is_none() || !PyCallable_Check(f.ptr()))
+    throw py::type_error(
+        "no fit: give fit=<callable (data, rng) -> model> or a model with a method fit(data, rng)");
+  if (metrics.empty())
+    throw ouro::config_error(
+        "metrics: give at least one, as a dict of name -> function(model) -> number");
+  py_metrics m;
+  py::list fns;
+  for (auto [k, v] : metrics) {
+    if (!py::isinstance<py::str>(k)) throw py::type_error("metrics: the names must be strings");
+    if (!PyCallable_Check(v.ptr()))
+      throw py::type_error(fmt::format("metrics: '{}' is not callable", k.cast<std::string>()));
+    m.names_.push_back(k.cast<std::string>());
+    fns.append(v);
+  }
+  m.fns = py_ref::wrap(fns);
+  return {py_fitter{py_ref::wrap(f)}, m, py_model{py_ref::wrap(model)}};
+}
+
+ouro::experiments::common_settings common_from(const py::dict& kwargs) {
+  using S = ouro::experiments::common_settings;
+  auto f = common_fields<S>();
+  return settings_from<S>("collapse", f, kwargs);
+}
+
+std::unique_ptr<py_run> start_run(const loop_parts& p, const ouro::regime::choice& choice,
+                                  ouro::run_options opt) {
+  return ouro::with_regime(choice, [&](auto regime) -> std::unique_ptr<py_run> {
+    using R = decltype(regime);
+    return std::make_unique<py_run_of<R>>(py_loop<R>{p.fitter, {}, regime, p.metrics}, p.truth,
+                                          std::move(opt));
+  });
+}
+
+/// Runs the loop to the end for each sample size with the GIL released.
+ouro::run_result run_to_end(py_run& run) {
+  while (!run.done()) run.advance();
+  return run.finish();
+}
+
+/// Raises the run's error from the first Python exception of the run (its traceback shows as
+/// the cause), or rethrows it as it is.
+[[noreturn]] void raise_run_error(const ouro::run_error& e) {
+  py::object cause = first_error();
+  first_error() = py::object();
+  if (!cause) throw;
+  static auto* cls = new py::object(py::module_::import("ouroboros._ouroboros").attr("RunError"));
+  py::object err = (*cls)(e.what());
+  PyException_SetCause(err.ptr(), cause.release().ptr());  // steals the reference
+  PyErr_SetObject(cls->ptr(), err.ptr());
+  throw py::error_already_set();
+}
+
+}  // namespace
+
+void bind_python_loop(py::module_& m) {
+  py::class_<py_run, std::unique_ptr<py_run>>(m, "_Run")
+      .def_property_readonly("done", &py_run::done)
+      .def_property_readonly("generation", &py_run::generations_done)
+      .def_property_readonly("metric_names", &py_run::metric_names)
+      .def("advance",
+           [](py_run& r) {
+             try {
+               py::gil_scoped_release release;
+               r.advance();
+             } catch (const ouro::run_error& e) {
+               raise_run_error(e);
+             }
+           })
+      .def("models", &py_run::models)
+      .def("values", &py_run::values)
+      .def("finish", [](py_run& r, const std::string& experiment) {
+        py_results out;
+        out.res.experiment = experiment;
+        {
+          py::gil_scoped_release release;
+          out.res.runs.push_back(r.finish());
+        }
+        out.res.seconds = out.res.runs.back().seconds;
+        return out;
+      });
+
+  m.def(
+      "_start",
+      [](const py::object& model, const py::object& fit, const py::dict& metrics,
+         const py::dict& settings, unsigned threads, const std::string& keep, bool progress,
+         const std::string& label) {
+        auto s = common_from(settings);
+        if (s.samples.size() != 1)
+          throw ouro::config_error("samples: a stepped run takes one sample size");
+        ouro::experiments::detail::check_common(s);
+        const auto p = parts_from(model, fit, metrics);
+        const run_control c = control_from(label, threads, keep, progress);
+        auto opt = ouro::experiments::detail::options_for(s, s.samples[0], c.setup());
+        if (!label.empty()) opt.label = label;
+        first_error() = py::object();
+        py::gil_scoped_release release;
+        return start_run(p, s.regime_choice(), std::move(opt));
+      },
+      py::arg("model"), py::arg("fit"), py::arg("metrics"), py::arg("settings"), py::arg("threads"),
+      py::arg("keep"), py::arg("progress"), py::arg("label"));
+
+  m.def(
+      "_collapse",
+      [](const py::object& model, const py::object& fit, const py::dict& metrics,
+         const py::dict& settings, unsigned threads, const std::string& keep, bool progress,
+         const std::string& experiment, const std::string& checkpoint, bool resume) {
+        auto s = common_from(settings);
+        ouro::experiments::detail::check_common(s);
+        const auto p = parts_from(model, fit, metrics);
+        const run_control c = control_from(experiment, threads, keep, progress);
+        py_results out;
+        out.res.experiment = experiment;
+        out.res.config = s.regime_choice().to_params();
+        out.res.config.emplace_back("generations", static_cast<std::int64_t>(s.generations));
+        out.res.config.emplace_back("replicates", static_cast<std::int64_t>(s.replicates));
+        out.res.config.emplace_back("metrics", [&] {
+          std::string n;
+          for (const auto& x : p.metrics.names_) n += (n.empty() ? "" : ",") + x;
+          return n;
+        }());
+        std::optional<ouro::checkpoint_store> store;
+        if (!checkpoint.empty()) {
+          std::string fp = fmt::format("experiment={}\nmetrics={}\n", experiment,
+                                       std::get<std::string>(out.res.config.back().second));
+          fp += fmt::format(
+              "regime={}\nreal_fraction={}\nreal_source={}\nbudget={}\ngenerations={}\n"
+              "replicates={}\nseed={}\nsamples={}\n",
+              s.regime, s.real_fraction, s.real_source, s.budget, s.generations, s.replicates,
+              s.seed, fmt::join(s.samples, ","));
+          store.emplace(checkpoint, fp, resume, ouro::checkpoint_schedule{1, 0});
+        }
+        first_error() = py::object();
+        try {
+          py::gil_scoped_release release;
+          const auto t0 = std::chrono::steady_clock::now();
+          for (std::size_t M : s.samples) {
+            if (ouro::experiments::detail::interrupted(out.res)) break;
+            auto opt = ouro::experiments::detail::options_for(s, M, c.setup());
+            if (store) opt.checkpoint = &*store;
+            auto run = start_run(p, s.regime_choice(), std::move(opt));
+            out.res.runs.push_back(run_to_end(*run));
+          }
+          out.res.seconds = ouro::experiments::detail::seconds_since(t0);
+        } catch (const ouro::run_error& e) {
+          raise_run_error(e);
+        }
+        raise_if_interrupted(c);
+        return out;
+      },
+      py::arg("model"), py::arg("fit"), py::arg("metrics"), py::arg("settings"), py::arg("threads"),
+      py::arg("keep"), py::arg("progress"), py::arg("experiment"), py::arg("checkpoint"),
+      py::arg("resume"));
+}
+
+}  // namespace ouro_py
