@@ -14,101 +14,10 @@
 #include <vector>
 
 #include "common/example_support.hpp"
-#include "ouroboros/core/loop.hpp"
-#include "ouroboros/core/real_source.hpp"
-#include "ouroboros/models/corpus.hpp"
-#include "ouroboros/models/metrics/ngram.hpp"
-#include "ouroboros/models/ngram.hpp"
-#include "ouroboros/models/ngram_decode.hpp"
+#include "ouroboros/experiments/ngram.hpp"
 
 namespace {
-
 constexpr const char* kName = "ngram_collapse";
-using ouro::text::corpus;
-
-ouro::models::ngram_smoothing smoothing_from(const std::string& s) {
-  using ouro::models::ngram_smoothing;
-  if (s == "kn") return ngram_smoothing::kneser_ney;
-  if (s == "mle") return ngram_smoothing::mle;
-  if (s == "add_k") return ngram_smoothing::add_k;
-  return ngram_smoothing::modified_kneser_ney;
-}
-
-/// Histograms of log10 perplexity (bins of 0.05 from 0 to 4; larger values in the last bin) of
-/// the kept generations, by run and generation.
-struct histogram {
-  std::string run;
-  std::size_t generation;
-  std::vector<double> fraction;
-};
-constexpr int kBins = 80;
-constexpr double kBinWidth = 0.05;
-std::vector<histogram> histograms(const ouro::metrics::generated_perplexity::collector& c) {
-  auto kept = c.kept;
-  std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
-    return a.run != b.run ? a.run < b.run : a.generation < b.generation;
-  });
-  std::vector<histogram> out;
-  for (const auto& e : kept) {
-    std::vector<double> h(kBins, 0.0);
-    for (double p : e.perplexities) {
-      const int b = std::clamp(
-          static_cast<int>(std::floor(std::log10(std::max(p, 1.0)) / kBinWidth)), 0, kBins - 1);
-      h[static_cast<std::size_t>(b)] += 1.0 / static_cast<double>(e.perplexities.size());
-    }
-    out.push_back({e.run, e.generation, std::move(h)});
-  }
-  return out;
-}
-
-/// The histograms as CSV: run,generation,log10_lo,log10_hi,fraction.
-std::string histogram_csv(const std::vector<histogram>& hs) {
-  std::string out = "run,generation,log10_lo,log10_hi,fraction\n";
-  for (const auto& h : hs)
-    for (int b = 0; b < kBins; ++b)
-      out += fmt::format("{},{},{:.2f},{:.2f},{:.6g}\n", h.run, h.generation, b * kBinWidth,
-                         (b + 1) * kBinWidth, h.fraction[static_cast<std::size_t>(b)]);
-  return out;
-}
-
-/// The histograms figure: a panel per kept generation, a curve per run, the data inline.
-ouro::io::plot_status plot_histograms(const std::vector<histogram>& hs,
-                                      const std::vector<std::size_t>& gens,
-                                      const std::filesystem::path& png) {
-  using ouro::io::gnuplot_string;
-  std::string s;
-  for (std::size_t i = 0; i < hs.size(); ++i) {
-    s += fmt::format("$h{} << EOD\n", i);
-    for (int b = 0; b < kBins; ++b)
-      s += fmt::format("{:.2f} {:.6g}\n", b * kBinWidth,
-                       hs[i].fraction[static_cast<std::size_t>(b)]);
-    s += "EOD\n";
-  }
-  s += fmt::format(
-      "set grid\nset key right top\nset xlabel 'log10 perplexity under the generation-0 model'\n"
-      "set ylabel 'fraction of sentences'\nset xrange [0:3.5]\nset multiplot layout 1,{} title "
-      "{}\n",
-      std::max<std::size_t>(gens.size(), 1),
-      gnuplot_string("Perplexity of each generation's training sentences under the generation-0 "
-                     "model (replicate 0)"));
-  for (std::size_t g : gens) {
-    std::string plot;
-    int colour = 1;
-    for (std::size_t i = 0; i < hs.size(); ++i) {
-      if (hs[i].generation != g) continue;
-      plot += fmt::format("{}$h{} using 1:2 with steps lc {} lw 2 title {}",
-                          plot.empty() ? "plot " : ", \\\n     ", i, colour++,
-                          gnuplot_string(hs[i].run));
-    }
-    if (!plot.empty()) s += fmt::format("set title 'generation {}'\n{}\n", g, plot);
-  }
-  s += "unset multiplot\n";
-  ouro::io::png_canvas canvas;
-  canvas.width = static_cast<unsigned>(std::max<std::size_t>(gens.size(), 1) * 380);
-  canvas.height = 450;
-  return ouro::io::render_png(s, png, canvas, /*keep_script=*/true);
-}
-
 }  // namespace
 
 int run_program(int argc, char** argv) {
@@ -121,15 +30,8 @@ int run_program(int argc, char** argv) {
       "ngram_collapse_summary.csv, ngram_collapse.csv, ngram_generated_perplexity.csv, "
       "ngram_perplexity.png and ngram_generated_perplexity.png into --out.",
       kName};
-  examples::common_options o;
-  o.samples = {0};
-  o.generations = 10;
-  o.replicates = 3;
-  o.regime = "mix";
-  std::string data = "data/brown", mode = "sentences", decoding = "sample", smoothing = "mkn";
-  std::vector<double> fractions{0.0, 0.1};
-  std::size_t order = 3, min_count = 4, beams = 5, top_k = 0;
-  double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
+  ouro::experiments::ngram_settings s;  // the defaults
+  auto o = examples::common_options::defaults_of(s);
   examples::add_common_options(app, o, "--generations 4 --replicates 2 --samples 4000");
   // this example takes a list of real fractions, and its samples are real sentences
   app.remove_option(app.get_option("--real-fraction"));
@@ -143,47 +45,47 @@ int run_program(int argc, char** argv) {
           "How each generation's training text is built: mix (the real fraction of real "
           "sentences, the rest generated; 0 = generated only), replace, accumulate or "
           "accumulate_subsample");
-  examples::add_real_list(app, "--real-fraction", fractions,
+  examples::add_real_list(app, "--real-fraction", s.real_fractions,
                           "Share of real sentences kept in every generation (regime mix only), "
                           "one run per value (comma-separated list; the paper: 0 and 0.1)",
                           ouro::real_range::closed(0, 1), /*distinct=*/true);
-  app.add_option("--data", data, "Folder with brown.train.txt and brown.test.txt")
+  app.add_option("--data", s.data, "Folder with brown.train.txt and brown.test.txt")
       ->check(examples::non_empty("FOLDER"))
       ->capture_default_str();
-  app.add_option("--order", order, "N of the n-gram model")
+  app.add_option("--order", s.order, "N of the n-gram model")
       ->check(examples::whole({1, ouro::models::ngram_lm::max_order}))
       ->capture_default_str();
-  app.add_option("--min-count", min_count,
+  app.add_option("--min-count", s.min_count,
                  "Training words seen fewer times map to <unk> (the vocabulary is fixed by the "
                  "real training text)")
       ->check(examples::whole({1, 1000000}))
       ->capture_default_str();
-  app.add_option("--smoothing", smoothing,
+  app.add_option("--smoothing", s.smoothing,
                  "mkn (interpolated modified Kneser-Ney), kn (interpolated Kneser-Ney), mle or "
                  "add_k (k = 1)")
       ->check(CLI::IsMember({"mkn", "kn", "mle", "add_k"}))
       ->capture_default_str();
-  app.add_option("--mode", mode,
+  app.add_option("--mode", s.mode,
                  "sentences (free sentences from <s>) or continue (continuations of 64 tokens "
                  "after 64-token prompts of real training text, as the paper)")
       ->check(CLI::IsMember({"sentences", "continue"}))
       ->capture_default_str();
-  app.add_option("--decoding", decoding, "sample (ancestral) or beam (beam search)")
+  app.add_option("--decoding", s.decoding, "sample (ancestral) or beam (beam search)")
       ->check(CLI::IsMember({"sample", "beam"}))
       ->capture_default_str();
-  app.add_option("--beams", beams, "Beam width of --decoding beam (the paper: 5)")
+  app.add_option("--beams", s.beams, "Beam width of --decoding beam (the paper: 5)")
       ->check(examples::whole({1, 1000}))
       ->capture_default_str();
-  app.add_option("--temperature", temperature, "Sampling temperature (p^(1/T), renormalised)")
+  app.add_option("--temperature", s.temperature, "Sampling temperature (p^(1/T), renormalised)")
       ->check(examples::real(ouro::real_range::greater_than(0)))
       ->capture_default_str();
-  app.add_option("--top-k", top_k, "Sample among the k most likely words only (0: all)")
+  app.add_option("--top-k", s.top_k, "Sample among the k most likely words only (0: all)")
       ->check(examples::whole({0, std::uint64_t{1} << 32}))
       ->capture_default_str();
-  app.add_option("--top-p", top_p, "Nucleus sampling: the smallest set of mass >= p (1: all)")
+  app.add_option("--top-p", s.top_p, "Nucleus sampling: the smallest set of mass >= p (1: all)")
       ->check(examples::real(ouro::real_range::above_to(0, 1)))
       ->capture_default_str();
-  app.add_option("--repetition-penalty", repetition_penalty,
+  app.add_option("--repetition-penalty", s.repetition_penalty,
                  "Multiplies the log probability of words already in the sentence (>= 1)")
       ->check(examples::real(ouro::real_range::closed(1, 1e6)))
       ->capture_default_str();
@@ -193,155 +95,55 @@ int run_program(int argc, char** argv) {
     if (!app.count("--replicates")) o.replicates = 2;
     if (!app.count("--samples")) o.samples = {4000};
   }
-  if (decoding != "beam" && app.count("--beams"))
-    examples::usage_error(
-        app, "--beams: applies only to --decoding beam; this run has --decoding sample");
-  if (decoding == "beam")
-    for (const char* opt : {"--top-k", "--top-p", "--temperature"})
-      if (app.count(opt))
-        examples::usage_error(app, fmt::format("{}: applies only to --decoding sample; beam search "
-                                               "keeps the most likely continuations and ignores it",
-                                               opt));
-  if (o.regime != "mix") fractions = {0.0};
-  std::sort(o.samples.begin(), o.samples.end());
-  o.samples.erase(std::unique(o.samples.begin(), o.samples.end()), o.samples.end());
+  o.to_settings(s);
+  examples::check_settings(app, [&] {
+    ouro::experiments::check(s);
+    ouro::experiments::check_given(s, ouro::experiments::ngram_rules(), [&](std::string_view n) {
+      std::string opt = "--" + std::string(n);
+      std::replace(opt.begin(), opt.end(), '_', '-');
+      return app.count(opt) > 0;
+    });
+  });
 
   // the data
-  ouro::text::sentences train_text, test_text;
+  ouro::experiments::ngram_data data;
   try {
-    train_text = ouro::text::read_sentences(data + "/brown.train.txt");
-    test_text = ouro::text::read_sentences(data + "/brown.test.txt");
+    data = ouro::experiments::load_ngram_data(s);
+  } catch (const ouro::config_error& e) {
+    examples::usage_error(app, std::string("--") + e.what());
   } catch (const ouro::error& e) {
-    fmt::print(stderr, "{}: error: {} (scripts/fetch_data.sh brown {} fetches the data)\n", kName,
-               e.what(), data);
+    fmt::print(stderr, "{}: error: {}\n", kName, e.what());
     return 1;
   }
-  const std::size_t max_samples = *std::max_element(o.samples.begin(), o.samples.end());
-  if (max_samples > train_text.size())
-    examples::usage_error(app,
-                          fmt::format("--samples {} exceeds the {} sentences of {}", max_samples,
-                                      train_text.size(), data + "/brown.train.txt"));
-  const auto vocab = ouro::text::vocabulary::build(train_text, min_count);
-  const auto full_train = vocab.encode(train_text);
-  std::size_t test_oov = 0;
-  const auto test = vocab.encode(test_text, &test_oov);
-  auto keep = std::make_shared<ouro::metrics::generated_perplexity::collector>();
-  // the loop for one training text, sampler and regime: its metrics are the results' columns
-  auto make_loop = [&](const corpus& train, const ouro::sample::ngram_text& sampler, auto regime) {
-    using namespace ouro;
-    ouro::models::ngram_fitter fit;
-    fit.order = order;
-    fit.vocab_size = vocab.size();
-    fit.smoothing = smoothing_from(smoothing);
-    return collapse_loop{fit,
-                         sampler,
-                         regime,
-                         metrics::corpus_perplexity{test, "test_perplexity"},
-                         metrics::corpus_perplexity{train, "train_perplexity"},
-                         metrics::vocab_survival{},
-                         metrics::distinct_ngrams{},
-                         metrics::unigram_entropy{},
-                         metrics::ngram_tail_mass::make(train, vocab.size()),
-                         metrics::generated_perplexity{keep}};
-  };
-  const std::size_t metric_count =
-      make_loop(corpus{}, ouro::sample::ngram_text{}, ouro::regime::replace{})
-          .metric_names()
-          .size();
+  const std::size_t metric_count = ouro::experiments::ngram_metric_names(data).size();
   {
-    const double sentences = static_cast<double>(full_train.sentences());
-    const double tokens = static_cast<double>(full_train.token_count()) + sentences;
+    const double sentences = static_cast<double>(data.full_train.sentences());
+    const double tokens = static_cast<double>(data.full_train.token_count()) + sentences;
     const double per_sentence = tokens / std::max(sentences, 1.0) * 4 + 32;
+    if (o.samples.empty()) o.samples = {0};
     examples::check_memory(app, o,
-                           {.model_bytes = tokens * static_cast<double>(order) * 48,
+                           {.model_bytes = tokens * static_cast<double>(s.order) * 48,
                             .sample_bytes = per_sentence,
-                            .fixed_bytes = tokens * 8 + static_cast<double>(vocab.size()) * 64,
+                            .fixed_bytes = tokens * 8 + static_cast<double>(data.vocab.size()) * 64,
                             .metrics = metric_count});
   }
 
-  ouro::results res;  // the provenance (seed, threads, start, build) fills itself
-  res.experiment = kName;
-  res.config = {{"data", data},
-                {"order", static_cast<std::int64_t>(order)},
-                {"min_count", static_cast<std::int64_t>(min_count)},
-                {"vocabulary", static_cast<std::int64_t>(vocab.size())},
-                {"smoothing", smoothing},
-                {"mode", mode},
-                {"decoding", decoding},
-                {"beams", static_cast<std::int64_t>(beams)},
-                {"temperature", temperature},
-                {"top_k", static_cast<std::int64_t>(top_k)},
-                {"top_p", top_p},
-                {"repetition_penalty", repetition_penalty},
-                {"test_tokens", static_cast<std::int64_t>(test.token_count() + test.sentences())},
-                {"test_oov", static_cast<std::int64_t>(test_oov)},
-                {"generations", static_cast<std::int64_t>(o.generations)},
-                {"replicates", static_cast<std::int64_t>(o.replicates)},
-                {"regime", o.regime}};
-
   const std::filesystem::path out = o.out;
+  const std::size_t fraction_count = o.regime == "mix" ? s.real_fractions.size() : 1;
   const std::size_t rows =
-      o.samples.size() * fractions.size() * o.generations * o.replicates * metric_count;
+      o.samples.size() * fraction_count * o.generations * o.replicates * metric_count;
   examples::session session(app, o, kName, examples::write_tidy(o, rows));
-
-  std::vector<std::size_t> hist_gens;
-  for (std::size_t g : {std::size_t{0}, std::size_t{1}, o.generations / 2, o.generations - 1})
-    if (g < o.generations && std::find(hist_gens.begin(), hist_gens.end(), g) == hist_gens.end())
-      hist_gens.push_back(g);
-  keep->generations = hist_gens;
+  auto keep = std::make_shared<ouro::metrics::generated_perplexity::collector>();
   using kept_entry = ouro::metrics::generated_perplexity::collector::entry;
   session.add_part(
       examples::collector_part("generated_perplexities", keep->kept, &kept_entry::perplexities));
-
-  ouro::models::ngram_decoding dec;
-  dec.how = decoding == "beam" ? ouro::models::ngram_decoding::method::beam
-                               : ouro::models::ngram_decoding::method::sample;
-  dec.beams = beams;
-  dec.temperature = temperature;
-  dec.top_k = top_k;
-  dec.top_p = top_p;
-  dec.repetition_penalty = repetition_penalty;
-
-  const auto t0 = std::chrono::steady_clock::now();
+  ouro::results res;
   try {
-    for (std::size_t M : o.samples) {
-      if (examples::session::interrupted(res)) break;
-      corpus train;
-      if (M == 0 || M >= full_train.sentences()) {
-        train = full_train;
-      } else {
-        for (std::size_t i = 0; i < M; ++i) train.add_sentence(full_train.sentence(i));
-      }
-      ouro::sample::ngram_text sampler;
-      sampler.words_per_sentence =
-          static_cast<double>(train.token_count()) / static_cast<double>(train.sentences());
-      sampler.decoding = dec;
-      sampler.how = mode == "continue" ? ouro::sample::ngram_text::mode::continuation
-                                       : ouro::sample::ngram_text::mode::sentences;
-      sampler.prompts = std::make_shared<const corpus>(train);
-      for (double f : fractions) {
-        if (examples::session::interrupted(res)) break;
-        examples::common_options of = o;
-        of.real_fraction = f;
-        of.real_source = "fixed";
-        ouro::with_regime(of.regime_choice(), [&](auto regime) {
-          using namespace ouro;
-          const auto loop = make_loop(train, sampler, regime);
-          run_options opt = session.run_options_for(train.sentences());
-          opt.label = o.regime == "mix" ? fmt::format("real={:g}", f) : o.regime;
-          if (o.samples.size() > 1)
-            opt.label = fmt::format("M={},{}", train.sentences(), opt.label);
-          opt.config.push_back({"words", static_cast<std::int64_t>(train.token_count())});
-          for (auto& p : of.regime_choice().to_params()) opt.config.push_back(p);
-          keep->run = opt.label;
-          res.runs.push_back(loop.run(from_data(train), opt));
-        });
-      }
-    }
-    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res = ouro::experiments::ngram_collapse(s, data, session.setup(), keep);
     ouro::io::write_results(res, out, kName, nullptr, /*tidy=*/false);
-    ouro::io::write_file_atomic(out / "ngram_generated_perplexity.csv",
-                                histogram_csv(histograms(*keep)));
+    ouro::io::write_file_atomic(
+        out / "ngram_generated_perplexity.csv",
+        ouro::experiments::ngram_histogram_csv(ouro::experiments::ngram_histograms(*keep)));
     session.finish_tidy(res);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", kName, e.what());
@@ -352,7 +154,7 @@ int run_program(int argc, char** argv) {
   fmt::print(
       "ngram_collapse: order {}, {} smoothing, vocabulary {}, mode {}, decoding {}, {} "
       "replicates, {:.1f}s\n",
-      order, smoothing, vocab.size(), mode, decoding, o.replicates, res.seconds);
+      s.order, s.smoothing, data.vocab.size(), s.mode, s.decoding, o.replicates, res.seconds);
   fmt::print("{:>12} {:>10}  {:>22}  {:>22}  {:>22}\n", "run", "generation",
              "test_perplexity (95% CI)", "vocab_survival", "generated_ppl_mean");
   for (const auto& run : res.runs) {
@@ -369,17 +171,14 @@ int run_program(int argc, char** argv) {
   for (const auto& run : res.runs) events += run.events.size() + run.events_dropped;
   if (events) fmt::print("{} events recorded (see \"events\" in the JSON)\n", events);
   examples::figure(o, kName, [&] {
-    ouro::io::figure_options f;
-    f.title = "n-gram model collapse on the Brown corpus: mean over replicates with 95% band";
-    f.panels = {{"test_perplexity", "perplexity of the real test split"},
-                {"vocab_survival", "share of the original vocabulary still used"},
-                {"tail_mass", "share of tokens from the rarest half of the vocabulary"}};
-    f.panel_width = 500;
-    f.panel_height = 460;
-    return ouro::io::plot_results(res, out / "ngram_perplexity.png", f);
+    return ouro::io::plot_results(res, out / "ngram_perplexity.png",
+                                  ouro::experiments::ngram_figure());
   });
   examples::figure(o, kName, [&] {
-    return plot_histograms(histograms(*keep), hist_gens, out / "ngram_generated_perplexity.png");
+    return ouro::experiments::plot_ngram_histograms(
+        ouro::experiments::ngram_histograms(*keep),
+        ouro::experiments::ngram_histogram_generations(o.generations),
+        out / "ngram_generated_perplexity.png");
   });
   fmt::print("results in {}/\n", out.string());
   return 0;
