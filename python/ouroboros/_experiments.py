@@ -17,6 +17,13 @@ _DOCS = {
                     "variance grows instead of collapsing.",
     "linreg_collapse": "Least squares with a fixed design refitted on its own labels (Dohmatob et "
                        "al.; Gerstgrasser et al.); rows replaces samples.",
+    "ngram_collapse": "The language-model experiment of Shumailov et al. with an n-gram model on "
+                      "the Brown corpus (data: the folder of scripts/fetch_data.sh brown); "
+                      "real_fraction is a list (one run per value), samples are real sentences "
+                      "(empty: all).",
+    "vae_collapse": "The VAE experiment of Shumailov et al. on MNIST digits (data: the folder of "
+                    "scripts/fetch_data.sh mnist, or images and labels files); samples are real "
+                    "digits (empty: all).",
 }
 
 _COMMON = ("Keyword arguments are the program's options with underscores (--real-fraction is "
@@ -53,6 +60,8 @@ categorical_collapse = _experiment("categorical_collapse")
 gmm_collapse = _experiment("gmm_collapse")
 kde_collapse = _experiment("kde_collapse")
 linreg_collapse = _experiment("linreg_collapse")
+ngram_collapse = _experiment("ngram_collapse")
+vae_collapse = _experiment("vae_collapse")
 
 
 def read_results(folder, name):

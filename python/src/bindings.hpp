@@ -39,6 +39,9 @@ struct py_results {
   std::string figure_file;  ///< the program's figure file (empty: <name>.png)
   /// Figures the program draws beyond the summary figure (the GMM's contours), into a folder.
   std::function<ouro::io::plot_status(const std::filesystem::path&)> more_figures;
+  /// Files the program writes beyond the results files, figures or not (the n-gram histograms,
+  /// the VAE's digits), into a folder.
+  std::function<void(const std::filesystem::path&)> more_files;
 };
 
 /// One setting of an experiment: its name, how a keyword argument sets it, how its default reads.
@@ -203,7 +206,7 @@ void bind_core(py::module_& m);
 void bind_simple_experiments(py::module_& m);
 void bind_gmm_experiment(py::module_& m);
 void bind_python_loop(py::module_& m);
-void bind_models(py::module_& m);
+void bind_data_experiments(py::module_& m);
 
 }  // namespace ouro_py
 
@@ -213,13 +216,16 @@ namespace ouro_py {
 /// <name>_defaults() -> dict. `run(settings, setup, out)` runs it into out.res (and out.extra).
 template <class S, class Run>
 void bind_experiment(py::module_& m, const std::string& name, std::vector<field<S>> fields, Run run,
-                     ouro::io::figure_options figure) {
+                     ouro::io::figure_options figure,
+                     std::vector<ouro::experiments::setting_rule<S>> rules = {}) {
   m.def(
       name.c_str(),
-      [name, fields, run, figure](const py::dict& settings, unsigned threads,
-                                  const std::string& keep, bool progress) {
+      [name, fields, run, figure, rules](const py::dict& settings, unsigned threads,
+                                         const std::string& keep, bool progress) {
         const S s = settings_from<S>(name, fields, settings);
         check(s);  // ouro::experiments::check, found by argument
+        ouro::experiments::check_given<S>(
+            s, rules, [&](std::string_view n) { return settings.contains(std::string(n)); });
         const run_control c = control_from(name, threads, keep, progress);
         py_results out;
         {

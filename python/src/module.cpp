@@ -153,6 +153,7 @@ std::string write_folder(const py_results& r, const std::string& folder, const s
   const ouro::io::output_files files{dir, name};
   if (r.theory_file) ouro::io::write_file_atomic(files.theory_csv(), ouro::io::theory_csv(r.res));
   ouro::io::write_results(r.res, dir, name, r.extra, /*tidy=*/true);
+  if (r.more_files) r.more_files(dir);
   if (!figure) return {};
   const auto png = r.figure_file.empty() ? files.figure() : dir / r.figure_file;
   auto st =
@@ -232,5 +233,6 @@ PYBIND11_MODULE(_ouroboros, m) {
   ouro_py::bind_core(m);
   ouro_py::bind_simple_experiments(m);
   ouro_py::bind_gmm_experiment(m);
+  ouro_py::bind_data_experiments(m);
   ouro_py::bind_python_loop(m);
 }

@@ -209,3 +209,52 @@ def test_plot_has_the_programs_panels():
     assert len(visible[0].lines) == 4
     fig2 = res.plot(metrics=["mean"])
     assert [ax.get_title() for ax in fig2.axes if ax.get_visible()] == ["mean"]
+
+
+def data_dir(name, probe):
+    d = os.environ.get("OUROBOROS_DATA")
+    if not d or not os.path.exists(os.path.join(d, name, probe)):
+        pytest.skip(f"no {name} data in OUROBOROS_DATA (scripts/fetch_data.sh {name} DIR)")
+    return os.path.join(d, name)
+
+
+def test_ngram_same_as_the_program(tmp_path, program):
+    brown = data_dir("brown", "brown.train.txt")
+    args = ["--samples", "2000", "--generations", "2", "--replicates", "2", "--data", brown,
+            "--real-fraction", "0,0.1", "--threads", "2"]
+    out = program("ngram_collapse", tmp_path / "program", *args)
+    res = ouroboros.ngram_collapse(samples=[2000], generations=2, replicates=2, data=brown,
+                                   real_fraction=[0, 0.1], threads=2)
+    assert [r.label for r in res.runs] == ["real=0", "real=0.1"]
+    mine = tmp_path / "python"
+    res.write(mine, figure=False)
+    for f in ("ngram_collapse_summary.csv", "ngram_collapse.csv",
+              "ngram_generated_perplexity.csv"):
+        assert (mine / f).read_bytes() == (out / f).read_bytes(), f
+    assert without_provenance(mine / "ngram_collapse_results.json") == \
+        without_provenance(out / "ngram_collapse_results.json")
+    with pytest.raises(ValueError, match="beams: applies only to decoding beam"):
+        ouroboros.ngram_collapse(data=brown, beams=3)
+    with pytest.raises(ValueError, match="real_fraction: applies only to regime mix"):
+        ouroboros.ngram_collapse(data=brown, regime="replace", real_fraction=[0.1])
+
+
+def test_ngram_missing_data_says_how_to_fetch(tmp_path):
+    with pytest.raises(ouroboros.DataError, match="fetch_data.sh brown"):
+        ouroboros.ngram_collapse(data=str(tmp_path / "nothing"))
+
+
+def test_vae_same_as_the_program(tmp_path, program):
+    mnist = data_dir("mnist", "mnist10k-images-idx3-ubyte")
+    args = ["--samples", "300", "--generations", "2", "--replicates", "1", "--epochs", "1",
+            "--gen-samples", "20", "--hidden", "32", "--latent", "4", "--data", mnist,
+            "--threads", "1"]
+    out = program("vae_collapse", tmp_path / "program", *args)
+    res = ouroboros.vae_collapse(samples=[300], generations=2, replicates=1, epochs=1,
+                                 gen_samples=20, hidden=32, latent=4, data=mnist, threads=1)
+    mine = tmp_path / "python"
+    res.write(mine, figure=False)
+    for f in ("vae_collapse_summary.csv", "vae_collapse.csv", "vae_samples.png"):
+        assert (mine / f).read_bytes() == (out / f).read_bytes(), f
+    with pytest.raises(ValueError, match="truncate: 0.05 leaves almost no prior mass"):
+        ouroboros.vae_collapse(data=mnist, truncate=0.05)

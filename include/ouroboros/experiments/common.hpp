@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,25 @@ struct common_settings {
 /// interrupt flag, keep): it gets the options the experiment set (label, generations,
 /// replicates, samples, seed, config) and must leave those as they are.
 using run_setup = std::function<void(run_options&)>;
+
+/// A setting that applies only when others have some value: `name` is refused when given while
+/// `applies` is false ("name: applies only to <when>; ...").
+template <class S>
+struct setting_rule {
+  std::string name;
+  std::function<bool(const S&)> applies;
+  std::string when;
+  std::string otherwise;  ///< why it is ignored otherwise
+};
+
+/// Refuses a setting given where it does not apply (`given(name)`: whether it was given).
+template <class S>
+void check_given(const S& s, const std::vector<setting_rule<S>>& rules,
+                 const std::function<bool(std::string_view)>& given) {
+  for (const auto& r : rules)
+    if (given(r.name) && !r.applies(s))
+      throw config_error(fmt::format("{}: applies only to {}; {}", r.name, r.when, r.otherwise));
+}
 
 namespace detail {
 

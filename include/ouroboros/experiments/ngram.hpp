@@ -50,25 +50,6 @@ struct ngram_settings : common_settings {
   }
 };
 
-/// A setting that applies only when others have some value: `name` is refused when given while
-/// `applies` is false ("name: applies only to <when>; ...").
-template <class S>
-struct setting_rule {
-  std::string name;
-  std::function<bool(const S&)> applies;
-  std::string when;
-  std::string otherwise;  ///< why it is ignored otherwise
-};
-
-/// Refuses a setting given where it does not apply (`given(name)`: whether it was given).
-template <class S>
-void check_given(const S& s, const std::vector<setting_rule<S>>& rules,
-                 const std::function<bool(std::string_view)>& given) {
-  for (const auto& r : rules)
-    if (given(r.name) && !r.applies(s))
-      throw config_error(fmt::format("{}: applies only to {}; {}", r.name, r.when, r.otherwise));
-}
-
 /// The settings of ngram_collapse that apply only to one decoding.
 inline std::vector<setting_rule<ngram_settings>> ngram_rules() {
   const auto beam = [](const ngram_settings& s) { return s.decoding == "beam"; };
