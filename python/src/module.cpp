@@ -235,4 +235,5 @@ PYBIND11_MODULE(_ouroboros, m) {
   ouro_py::bind_gmm_experiment(m);
   ouro_py::bind_data_experiments(m);
   ouro_py::bind_python_loop(m);
+  ouro_py::bind_models(m);
 }

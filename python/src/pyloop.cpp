@@ -13,6 +13,8 @@
 
 #include "bindings.hpp"
 #include "ouroboros/core/checkpoint.hpp"
+#include "ouroboros/core/engine.hpp"
+#include "ouroboros/core/random.hpp"
 #include "ouroboros/core/regimes.hpp"
 #include "ouroboros/core/run_store.hpp"
 #include "ouroboros/core/samplers.hpp"
@@ -93,11 +95,81 @@ py::object& first_error() {
   return *e;
 }
 
-/// numpy.random.Generator(numpy.random.PCG64(seed)), the classes looked up once.
-py::object generator(std::uint64_t seed) {
-  static auto* gen = new py::object(py::module_::import("numpy.random").attr("Generator"));
-  static auto* bits = new py::object(py::module_::import("numpy.random").attr("PCG64"));
-  return (*gen)((*bits)(seed));
+/// numpy's bit generator interface (numpy/random/bitgen.h, stable since numpy 1.17): a
+/// numpy.random.Generator draws through these functions.
+struct numpy_bitgen {
+  void* state;
+  std::uint64_t (*next_uint64)(void*);
+  std::uint32_t (*next_uint32)(void*);
+  double (*next_double)(void*);
+  std::uint64_t (*next_raw)(void*);
+};
+
+/// Where a thread's numpy Generators draw from: the replicate's stream during a call into Python,
+/// a stream of the thread's own otherwise (a Generator kept past its call stays valid memory; its
+/// numbers then no longer come from a replicate's stream).
+struct stream_slot {
+  void* engine = nullptr;
+  std::uint64_t (*draw)(void*) = nullptr;
+  ouro::default_rng idle{0x6f75726f626f726fULL};
+  static std::uint64_t next(void* s) {
+    auto* slot = static_cast<stream_slot*>(s);
+    return slot->draw(slot->engine);
+  }
+  template <class G>
+  static std::uint64_t draw_from(void* g) {
+    return ouro::random_bits64(*static_cast<G*>(g));
+  }
+  void park() {
+    engine = &idle;
+    draw = &draw_from<ouro::default_rng>;
+  }
+};
+
+/// The bit generator object a thread's Generators are made from (an object with `capsule` and
+/// `lock`, as numpy.random.Generator asks), and its slot; made once per thread, never freed.
+struct thread_bits {
+  stream_slot slot;
+  numpy_bitgen bitgen{};
+  py::object bits;  // never released: the thread's Generators may outlive the thread
+};
+
+thread_bits& this_thread_bits() {
+  thread_local thread_bits* t = [] {
+    auto* b = new thread_bits();
+    b->slot.park();
+    b->bitgen.state = &b->slot;
+    b->bitgen.next_uint64 = &stream_slot::next;
+    b->bitgen.next_uint32 = [](void* s) {
+      return static_cast<std::uint32_t>(stream_slot::next(s) >> 32);
+    };
+    b->bitgen.next_double = [](void* s) {
+      return static_cast<double>(stream_slot::next(s) >> 11) * 0x1.0p-53;
+    };
+    b->bitgen.next_raw = &stream_slot::next;
+    static auto* cls =
+        new py::object(py::module_::import("ouroboros._ouroboros").attr("_StreamBits"));
+    b->bits = (*cls)();
+    b->bits.attr("capsule") = py::capsule(&b->bitgen, "BitGenerator");
+    b->bits.attr("lock") = py::module_::import("threading").attr("Lock")();
+    return b;
+  }();
+  return *t;
+}
+
+/// A numpy.random.Generator that draws from the replicate's stream `g` while `f(generator)` runs
+/// (with the GIL held); the generator is detached from `g` afterwards.
+template <class G, class F>
+auto with_generator(G& g, F&& f) {
+  static auto* gen_cls = new py::object(py::module_::import("numpy.random").attr("Generator"));
+  thread_bits& t = this_thread_bits();
+  t.slot.engine = &g;
+  t.slot.draw = &stream_slot::draw_from<G>;
+  struct parked {
+    stream_slot& s;
+    ~parked() { s.park(); }
+  } guard{t.slot};
+  return f((*gen_cls)(t.bits));
 }
 
 /// Runs f with the GIL; a Python exception becomes a C++ one carrying `what` and the traceback
@@ -135,6 +207,9 @@ py::array_t<double> to_numpy(const py_data& d) {
   return a;
 }
 
+/// The Python type of a thread's bit generator object.
+struct py_stream_bits {};
+
 /// What sample(n, rng) returned, as samples: n values or n rows of numbers.
 py_data from_numpy(const py::object& o, std::size_t n) {
   py::array_t<double, py::array::c_style | py::array::forcecast> a;
@@ -167,9 +242,10 @@ struct py_model {
   py_ref obj;
   template <class G>
   py_data sample(std::size_t n, G& g) const {
-    const std::uint64_t seed = g();
-    return with_python("the model's sample(n, rng)",
-                       [&] { return from_numpy((*obj).attr("sample")(n, generator(seed)), n); });
+    return with_python("the model's sample(n, rng)", [&] {
+      return with_generator(
+          g, [&](const py::object& rng) { return from_numpy((*obj).attr("sample")(n, rng), n); });
+    });
   }
 };
 
@@ -179,9 +255,9 @@ struct py_fitter {
   py_ref fit_fn;
   template <class G>
   py_model fit(const py_data& d, G& g) const {
-    const std::uint64_t seed = g();
     return with_python("fit(data, rng)", [&] {
-      py::object m = (*fit_fn)(to_numpy(d), generator(seed));
+      py::object m =
+          with_generator(g, [&](const py::object& rng) { return (*fit_fn)(to_numpy(d), rng); });
       if (m.is_none()) throw py::type_error("fit(data, rng) returned None; it must return a model");
       return py_model{py_ref::wrap(std::move(m))};
     });
@@ -361,6 +437,11 @@ ouro::run_result run_to_end(py_run& run) {
 }  // namespace
 
 void bind_python_loop(py::module_& m) {
+  // the bit generator of the replicates' streams (numpy.random.Generator takes any object with
+  // a `capsule` and a `lock`); dynamic_attr so that each thread's object carries its own
+  py::class_<py_stream_bits>(m, "_StreamBits", py::dynamic_attr(),
+                             "Draws a numpy Generator's numbers from a replicate's stream.")
+      .def(py::init<>());
   py::class_<py_run, std::unique_ptr<py_run>>(m, "_Run")
       .def_property_readonly("done", &py_run::done)
       .def_property_readonly("generation", &py_run::generations_done)
