@@ -101,3 +101,25 @@ def start(model, *, metrics, fit=None, samples=100, generations=100, replicates=
                   budget)
     return Stepper(_core._start(model, fit, dict(metrics), s, threads, keep, progress,
                                 label or ""), name)
+
+
+def collapse_batched(model, *, metrics, fit=None, samples=100, generations=100, replicates=100,
+                     seed=42, regime="replace", real_fraction=None, real_source=None, budget=None,
+                     keep="auto", name="collapse"):
+    """The batched form of ouroboros.collapse: one Python call per generation for all replicates,
+    for models that numpy vectorises across replicates (several times cheaper per replicate than
+    a call per replicate when a model's own work is small).
+
+    model: the truth for every replicate at once; sample(n, rng) returns an array of shape
+        (replicates, n) or (replicates, n, d) (row r: replicate r's samples).
+    fit: fit(data, rng) with data of that shape returns the next batched model (default:
+        model.fit).
+    metrics: name -> function(model) returning one number per replicate (a 1-D array).
+    The regimes are the library's, applied to each replicate's rows (with its own stream for the
+    subsampling regime); every batched call gets a numpy Generator on its own stream of (seed,
+    generation), so the numbers depend on the seed only. They are not those of
+    ouroboros.collapse, whose calls each draw from a replicate's stream. One thread; no
+    checkpoints; Ctrl-C stops the run with KeyboardInterrupt."""
+    s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
+                  budget)
+    return Results(_core._collapse_batched(model, fit, dict(metrics), s, keep, name))

@@ -5,6 +5,8 @@
 // C++ (pooling and subsetting need no Python), and each call into Python takes the GIL. Each call
 // gets a numpy Generator seeded from the replicate's own stream, so the numbers depend on the seed
 // only, whatever the thread count. See docs/python.md.
+#include <chrono>
+#include <cmath>
 #include <memory>
 #include <span>
 #include <string>
@@ -434,6 +436,182 @@ ouro::run_result run_to_end(py_run& run) {
   throw py::error_already_set();
 }
 
+/// The samples of every replicate from a batched call: an (R, n) or (R, n, d) array.
+std::vector<py_data> rows_of(const py::object& o, std::size_t R, std::size_t n, const char* what) {
+  py::array_t<double, py::array::c_style | py::array::forcecast> a;
+  try {
+    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
+  } catch (py::error_already_set&) {
+    a = {};
+  }
+  if (!a || (a.ndim() != 2 && a.ndim() != 3))
+    throw py::value_error(fmt::format(
+        "{} must return an array of shape (replicates, n) or (replicates, n, d)", what));
+  if (static_cast<std::size_t>(a.shape(0)) != R || static_cast<std::size_t>(a.shape(1)) != n)
+    throw py::value_error(fmt::format(
+        "{} was asked for {} samples of {} replicates and returned "
+        "an array of shape ({}, {}{})",
+        what, n, R, a.shape(0), a.shape(1), a.ndim() == 3 ? fmt::format(", {}", a.shape(2)) : ""));
+  const std::size_t width = a.ndim() == 3 ? static_cast<std::size_t>(a.shape(2)) : 1;
+  if (width == 0) throw py::value_error(fmt::format("{} returned samples of no values", what));
+  std::vector<py_data> out(R);
+  for (std::size_t r = 0; r < R; ++r) {
+    out[r].rows = a.ndim() == 3;
+    out[r].width = width;
+    out[r].v.assign(a.data() + r * n * width, a.data() + (r + 1) * n * width);
+  }
+  return out;
+}
+
+/// Every replicate's training set as one array for a batched fit: (R, n) or (R, n, d).
+py::array_t<double> stack(const std::vector<py_data>& d) {
+  const std::size_t n = d[0].size(), w = d[0].width;
+  for (const auto& x : d)
+    if (x.size() != n)
+      throw ouro::config_error(
+          "the replicates' training sets differ in size; the batched form "
+          "needs one size for all");
+  py::array_t<double> a;
+  if (d[0].rows)
+    a = py::array_t<double>({static_cast<py::ssize_t>(d.size()), static_cast<py::ssize_t>(n),
+                             static_cast<py::ssize_t>(w)});
+  else
+    a = py::array_t<double>({static_cast<py::ssize_t>(d.size()), static_cast<py::ssize_t>(n)});
+  double* out = a.mutable_data();
+  for (const auto& x : d) out = std::copy(x.v.begin(), x.v.end(), out);
+  return a;
+}
+
+/// The batched form: `model` holds every replicate's model; sample(n, rng) returns (R, n[, d]),
+/// fit(data, rng) takes (R, n[, d]) and returns the next batched model, and each metric returns R
+/// values. The regimes are the library's, applied to each replicate's rows with its own regime
+/// stream; each batched call gets a numpy Generator on a stream of (seed, generation, role).
+ouro::run_result run_batched(const py::object& truth, const py::object& fit,
+                             const std::vector<std::string>& names, const py::list& fns,
+                             const ouro::experiments::common_settings& s, std::size_t M,
+                             ouro::keep_values keep) {
+  const std::size_t R = s.replicates, G = s.generations, K = names.size();
+  ouro::run_result run;
+  run.label = fmt::format("M={}", M);
+  run.config = {{"samples", static_cast<std::int64_t>(M)}};
+  run.replicates = R;
+  run.metric_names = names;
+  run.seed = s.seed;
+  run.threads = 1;
+  run.started = ouro::utc_now_iso8601();
+  for (const auto& n : names) run.summary.push_back({n, {}, {}, {}, {}, {}, {}, {}});
+  const bool keep_all = keep == ouro::keep_values::all ||
+                        (keep == ouro::keep_values::automatic && G * R * K <= 1'000'000);
+  const auto t0 = std::chrono::steady_clock::now();
+  // the streams of the batched calls: replicate index 2^64 - 1, which no replicate has
+  const auto stream = [&](std::size_t g, ouro::stream_role role) {
+    return ouro::make_stream(s.seed, ~std::uint64_t{0}, g, role);
+  };
+  const auto call = [&](const py::object& f, const char* what, auto&&... args) {
+    try {
+      return f(std::forward<decltype(args)>(args)...);
+    } catch (py::error_already_set& e) {
+      if (!first_error()) first_error() = e.value();
+      throw ouro::run_error(fmt::format("run '{}': {} raised: {}", run.label, what, e.what()));
+    }
+  };
+  const auto measure = [&](const py::object& model, std::size_t g) {
+    std::vector<double> v(R * K);
+    for (std::size_t k = 0; k < K; ++k) {
+      const py::object out = call(fns[k], "a metric", model);
+      py::array_t<double, py::array::c_style | py::array::forcecast> a;
+      try {
+        a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(out);
+      } catch (py::error_already_set&) {
+        a = {};
+      }
+      if (!a || a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != R)
+        throw ouro::run_error(fmt::format(
+            "run '{}', generation {}: metric '{}' must return {} numbers (one per replicate)",
+            run.label, g, names[k], R));
+      for (std::size_t r = 0; r < R; ++r) v[r * K + k] = a.data()[r];
+    }
+    std::vector<double> col(R);
+    for (std::size_t k = 0; k < K; ++k) {
+      for (std::size_t r = 0; r < R; ++r) col[r] = v[r * K + k];
+      run.summary[k].push(g, ouro::summarize(col));
+    }
+    if (keep_all) run.values.insert(run.values.end(), v.begin(), v.end());
+    run.generations = g + 1;
+  };
+  const auto draw = [&](const py::object& model, std::size_t n, std::size_t g,
+                        ouro::stream_role role, const char* what) {
+    auto engine = stream(g, role);
+    const py::object out = with_generator(
+        engine, [&](const py::object& rng) { return call(model.attr("sample"), what, n, rng); });
+    try {
+      return rows_of(out, R, n, what);
+    } catch (const py::builtin_exception& e) {
+      throw ouro::run_error(fmt::format("run '{}', generation {}: {}", run.label, g, e.what()));
+    }
+  };
+  const auto refit = [&](const std::vector<py_data>& data, std::size_t g) {
+    auto engine = stream(g, ouro::stream_role::fit);
+    py::object m = with_generator(engine, [&](const py::object& rng) {
+      return call(fit, "fit(data, rng)", stack(data), rng);
+    });
+    if (m.is_none()) throw ouro::run_error("fit(data, rng) returned None; it must return a model");
+    return m;
+  };
+  const auto check_signals = [] {
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  };
+
+  const std::vector<py_data> real =
+      draw(truth, M, 0, ouro::stream_role::real, "the truth's sample(n, rng)");
+  py::object model = refit(real, 0);
+  measure(model, 0);
+  ouro::with_regime(ouro::experiments::common_settings(s).regime_choice(), [&](auto regime) {
+    using Rg = decltype(regime);
+    std::vector<typename Rg::template state<py_data>> states(R);
+    for (std::size_t g = 1; g < G; ++g) {
+      check_signals();
+      std::size_t n_real = 0;
+      if constexpr (std::is_same_v<Rg, ouro::regime::mix>)
+        n_real = std::min<std::size_t>(
+            M, static_cast<std::size_t>(std::llround(regime.real_fraction * double(M))));
+      const std::size_t n_synth = M - n_real;
+      const auto synth =
+          draw(model, n_synth, g, ouro::stream_role::sample, "the model's sample(n, rng)");
+      std::vector<py_data> fresh;
+      if constexpr (std::is_same_v<Rg, ouro::regime::mix>)
+        if (n_real > 0 && regime.source == ouro::regime::real_source_kind::fresh)
+          fresh = draw(truth, n_real, g, ouro::stream_role::real, "the truth's sample(n, rng)");
+      std::vector<py_data> training(R);
+      for (std::size_t r = 0; r < R; ++r) {
+        ouro::event_log log;
+        ouro::lazy_stream rs(ouro::stream_base(s.seed, r, g),
+                             static_cast<std::uint64_t>(ouro::stream_role::regime));
+        auto synth_fn = [&](std::size_t n) {
+          if (n != n_synth)
+            throw ouro::config_error("the regime asked for an unexpected number of samples");
+          return synth[r];
+        };
+        auto fresh_fn = [&](std::size_t n) {
+          if (n != fresh.at(r).size())
+            throw ouro::config_error("the regime asked for an unexpected number of samples");
+          return fresh[r];
+        };
+        ouro::regime_context<py_data, decltype(synth_fn), decltype(fresh_fn)> ctx(
+            g, M, real[r], synth_fn, fresh_fn, rs, log);
+        training[r] = regime.next(states[r], ctx);
+        for (const auto& e : log.entries())
+          run.events.push_back({run.label, r, g, e.what, e.action});
+      }
+      model = refit(training, g);
+      measure(model, g);
+    }
+  });
+  run.has_values = keep_all;
+  run.seconds = ouro::experiments::detail::seconds_since(t0);
+  return run;
+}
+
 }  // namespace
 
 void bind_python_loop(py::module_& m) {
@@ -487,6 +665,55 @@ void bind_python_loop(py::module_& m) {
       },
       py::arg("model"), py::arg("fit"), py::arg("metrics"), py::arg("settings"), py::arg("threads"),
       py::arg("keep"), py::arg("progress"), py::arg("label"));
+
+  m.def(
+      "_collapse_batched",
+      [](const py::object& truth, const py::object& fit, const py::dict& metrics,
+         const py::dict& settings, const std::string& keep, const std::string& experiment) {
+        auto s = common_from(settings);
+        ouro::experiments::detail::check_common(s);
+        if (!py::hasattr(truth, "sample"))
+          throw py::type_error("the model has no method sample(n, rng)");
+        py::object f = fit;
+        if (f.is_none() && py::hasattr(truth, "fit")) f = truth.attr("fit");
+        if (f.is_none() || !PyCallable_Check(f.ptr()))
+          throw py::type_error(
+              "no fit: give fit=<callable (data, rng) -> model> or a model with "
+              "a method fit(data, rng)");
+        if (metrics.empty())
+          throw ouro::config_error(
+              "metrics: give at least one, as a dict of name -> function(model) -> numbers");
+        std::vector<std::string> names;
+        py::list fns;
+        for (auto [k, v] : metrics) {
+          if (!py::isinstance<py::str>(k))
+            throw py::type_error("metrics: the names must be strings");
+          if (!PyCallable_Check(v.ptr()))
+            throw py::type_error(
+                fmt::format("metrics: '{}' is not callable", k.cast<std::string>()));
+          names.push_back(k.cast<std::string>());
+          fns.append(v);
+        }
+        const run_control c = control_from(experiment, 1, keep, false);
+        py_results out;
+        out.res.experiment = experiment;
+        out.res.config = s.regime_choice().to_params();
+        out.res.config.emplace_back("generations", static_cast<std::int64_t>(s.generations));
+        out.res.config.emplace_back("replicates", static_cast<std::int64_t>(s.replicates));
+        out.res.config.emplace_back("batched", true);
+        first_error() = py::object();
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          for (std::size_t M : s.samples)
+            out.res.runs.push_back(run_batched(truth, f, names, fns, s, M, c.keep));
+        } catch (const ouro::run_error& e) {
+          raise_run_error(e);
+        }
+        out.res.seconds = ouro::experiments::detail::seconds_since(t0);
+        return out;
+      },
+      py::arg("model"), py::arg("fit"), py::arg("metrics"), py::arg("settings"), py::arg("keep"),
+      py::arg("experiment"));
 
   m.def(
       "_collapse",

@@ -214,3 +214,75 @@ def test_killed_run_resumes_to_the_same_numbers(tmp_path):
 def test_models_pickle_for_checkpoints():
     g = pickle.loads(pickle.dumps(Gaussian(1.0, 2.0, 3)))
     assert (g.mu, g.sigma, g.n) == (1.0, 2.0, 3)
+
+
+class Gaussians:
+    """Every replicate's N(mu_r, sigma_r^2) at once, refitted by maximum likelihood."""
+
+    def __init__(self, mu, sigma, n=0):
+        self.mu, self.sigma, self.n = np.asarray(mu), np.asarray(sigma), n
+
+    def sample(self, n, rng):
+        return rng.normal(self.mu[:, None], self.sigma[:, None], (len(self.mu), n))
+
+    def fit(self, data, rng):
+        return Gaussians(data.mean(axis=1), data.std(axis=1), data.shape[1])
+
+
+BATCH_METRICS = {"variance": lambda m: m.sigma ** 2, "n": lambda m: np.full(len(m.mu), m.n)}
+
+
+def test_batched_follows_the_exact_law():
+    M, G, R = 10, 12, 4000
+    res = ouroboros.collapse_batched(Gaussians(np.zeros(R), np.ones(R)), metrics=BATCH_METRICS,
+                                     samples=M, generations=G, replicates=R, seed=5)
+    s = res.runs[0].summary["variance"]
+    for g in range(G):
+        assert abs(s["mean"][g] - ((M - 1) / M) ** (g + 1)) <= 4 * s["se"][g]
+    again = ouroboros.collapse_batched(Gaussians(np.zeros(R), np.ones(R)), metrics=BATCH_METRICS,
+                                       samples=M, generations=G, replicates=R, seed=5)
+    assert np.array_equal(res.runs[0].values, again.runs[0].values)
+    assert res.config["batched"] is True
+
+
+def test_batched_regimes():
+    M, G, R = 6, 4, 3
+    n = {}
+    for regime, extra in (("replace", {}), ("accumulate", {}),
+                          ("accumulate_subsample", {"budget": 4}),
+                          ("mix", {"real_fraction": 0.5}),
+                          ("mix", {"real_fraction": 0.5, "real_source": "fresh"})):
+        res = ouroboros.collapse_batched(Gaussians(np.zeros(R), np.ones(R)), metrics=BATCH_METRICS,
+                                         samples=M, generations=G, replicates=R, regime=regime,
+                                         **extra)
+        n[regime] = res.runs[0].value("n")[:, 0].tolist()
+    assert n["replace"] == [M] * G
+    assert n["accumulate"] == [M * (g + 1) for g in range(G)]
+    assert n["accumulate_subsample"] == [M] + [4] * (G - 1)
+    assert n["mix"] == [M] * G
+
+
+def test_batched_refuses_bad_shapes():
+    class Flat(Gaussians):
+        def sample(self, n, rng):
+            return np.zeros(n)
+
+    with pytest.raises(ouroboros.RunError, match="shape"):
+        ouroboros.collapse_batched(Flat([0.0, 0.0], [1.0, 1.0]), metrics=BATCH_METRICS,
+                                   samples=5, generations=2, replicates=2)
+    with pytest.raises(ouroboros.RunError, match=r"returned an array of shape \(2, 5\)"):
+        ouroboros.collapse_batched(Gaussians([0.0, 0.0], [1.0, 1.0]), metrics=BATCH_METRICS,
+                                   samples=5, generations=2, replicates=3)
+    with pytest.raises(ouroboros.RunError, match="one per replicate"):
+        ouroboros.collapse_batched(Gaussians([0.0, 0.0], [1.0, 1.0]),
+                                   metrics={"x": lambda m: 1.0}, samples=5, generations=2,
+                                   replicates=2)
+
+    class Boom(Gaussians):
+        def fit(self, data, rng):
+            raise KeyError("no fit here")
+
+    with pytest.raises(ouroboros.RunError) as err:
+        ouroboros.collapse_batched(Boom([0.0], [1.0]), metrics=BATCH_METRICS, samples=5,
+                                   generations=2, replicates=1)
+    assert isinstance(err.value.__cause__, KeyError)
