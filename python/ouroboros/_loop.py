@@ -19,7 +19,8 @@ def _settings(samples, generations, replicates, seed, regime, real_fraction, rea
 
 def collapse(model, *, metrics, fit=None, samples=100, generations=100, replicates=100, seed=42,
              regime="replace", real_fraction=None, real_source=None, budget=None, threads=1,
-             keep="auto", progress=False, name="collapse", checkpoint=None, resume=False):
+             keep="auto", progress=False, name="collapse", checkpoint=None, resume=False,
+             schedule=None):
     """Runs a Python model through the library's collapse loop and returns ouroboros.Results.
 
     model: the truth; an object with sample(n, rng) returning n samples (a 1-D array of n
@@ -28,6 +29,8 @@ def collapse(model, *, metrics, fit=None, samples=100, generations=100, replicat
         numpy array (1-D or (n, d), as sample returns).
     metrics: a dict of name -> function(model) returning a number; the results' columns.
     samples: M per generation; a list makes one run per value.
+    schedule: how M changes over generations: None (constant), ("linear", step) (M + step g),
+        ("geometric", ratio) (M ratio^g), or a callable g -> M_g.
     regime: replace, accumulate, accumulate_subsample (budget) or mix (real_fraction,
         real_source 'fixed' or 'fresh').
     rng: every call gets a numpy.random.Generator seeded from the replicate's own stream, so the
@@ -44,7 +47,7 @@ def collapse(model, *, metrics, fit=None, samples=100, generations=100, replicat
     if resume and not ckpt:
         raise ValueError("resume: needs checkpoint=<file>")
     return Results(_core._collapse(model, fit, dict(metrics), s, threads, keep, progress, name,
-                                   ckpt, bool(resume)))
+                                   ckpt, bool(resume), schedule))
 
 
 class Stepper:
@@ -94,13 +97,13 @@ class Stepper:
 
 def start(model, *, metrics, fit=None, samples=100, generations=100, replicates=100, seed=42,
           regime="replace", real_fraction=None, real_source=None, budget=None, threads=1,
-          keep="auto", progress=False, label=None, name="collapse"):
+          keep="auto", progress=False, label=None, name="collapse", schedule=None):
     """Starts a run of a Python model that the caller advances (see Stepper); the arguments are
     those of ouroboros.collapse, with one sample size."""
     s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
                   budget)
     return Stepper(_core._start(model, fit, dict(metrics), s, threads, keep, progress,
-                                label or ""), name)
+                                label or "", schedule), name)
 
 
 def collapse_batched(model, *, metrics, fit=None, samples=100, generations=100, replicates=100,

@@ -423,6 +423,42 @@ ouro::run_result run_to_end(py_run& run) {
   return run.finish();
 }
 
+/// The sample-size schedule of a run whose first size is M: None (M every generation),
+/// ("linear", step) (M + step g), ("geometric", ratio) (M ratio^g), or a callable g -> M_g.
+ouro::sample_schedule schedule_from(const py::object& sch, std::size_t M) {
+  if (sch.is_none()) return ouro::schedule::constant{M};
+  if (py::isinstance<py::tuple>(sch) || py::isinstance<py::list>(sch)) {
+    const auto seq = py::reinterpret_borrow<py::sequence>(sch);
+    if (seq.size() != 2 || !py::isinstance<py::str>(seq[0]))
+      throw py::type_error(
+          "schedule: give ('linear', step), ('geometric', ratio), a callable g -> M_g or None");
+    const auto kind = seq[0].cast<std::string>();
+    const double x = cast_setting<double>("schedule", seq[1]);
+    if (kind == "linear") {
+      if (!std::isfinite(x)) throw ouro::config_error("schedule: the linear step must be finite");
+      return ouro::schedule::linear{M, x};
+    }
+    if (kind == "geometric") {
+      if (!(x > 0 && std::isfinite(x)))
+        throw ouro::config_error("schedule: the geometric ratio must be a finite number > 0");
+      return ouro::schedule::geometric{M, x};
+    }
+    throw ouro::config_error(fmt::format("schedule: '{}' is neither linear nor geometric", kind));
+  }
+  if (!PyCallable_Check(sch.ptr()))
+    throw py::type_error(
+        "schedule: give ('linear', step), ('geometric', ratio), a callable g -> M_g or None");
+  return [f = py_ref::wrap(sch)](std::size_t g) -> std::size_t {
+    return with_python("the schedule", [&] {
+      const auto m = cast_setting<std::size_t>("schedule(g)", (*f)(g));
+      if (m < 1 || m > (std::size_t{1} << 32))
+        throw ouro::config_error(
+            fmt::format("schedule: generation {} gets {} samples; give 1 to 4294967296", g, m));
+      return m;
+    });
+  };
+}
+
 /// Raises the run's error from the first Python exception of the run (its traceback shows as
 /// the cause), or rethrows it as it is.
 [[noreturn]] void raise_run_error(const ouro::run_error& e) {
@@ -650,7 +686,7 @@ void bind_python_loop(py::module_& m) {
       "_start",
       [](const py::object& model, const py::object& fit, const py::dict& metrics,
          const py::dict& settings, unsigned threads, const std::string& keep, bool progress,
-         const std::string& label) {
+         const std::string& label, const py::object& schedule) {
         auto s = common_from(settings);
         if (s.samples.size() != 1)
           throw ouro::config_error("samples: a stepped run takes one sample size");
@@ -658,13 +694,14 @@ void bind_python_loop(py::module_& m) {
         const auto p = parts_from(model, fit, metrics);
         const run_control c = control_from(label, threads, keep, progress);
         auto opt = ouro::experiments::detail::options_for(s, s.samples[0], c.setup());
+        opt.samples = schedule_from(schedule, s.samples[0]);
         if (!label.empty()) opt.label = label;
         first_error() = py::object();
         py::gil_scoped_release release;
         return start_run(p, s.regime_choice(), std::move(opt));
       },
       py::arg("model"), py::arg("fit"), py::arg("metrics"), py::arg("settings"), py::arg("threads"),
-      py::arg("keep"), py::arg("progress"), py::arg("label"));
+      py::arg("keep"), py::arg("progress"), py::arg("label"), py::arg("schedule"));
 
   m.def(
       "_collapse_batched",
@@ -719,7 +756,8 @@ void bind_python_loop(py::module_& m) {
       "_collapse",
       [](const py::object& model, const py::object& fit, const py::dict& metrics,
          const py::dict& settings, unsigned threads, const std::string& keep, bool progress,
-         const std::string& experiment, const std::string& checkpoint, bool resume) {
+         const std::string& experiment, const std::string& checkpoint, bool resume,
+         const py::object& schedule) {
         auto s = common_from(settings);
         ouro::experiments::detail::check_common(s);
         const auto p = parts_from(model, fit, metrics);
@@ -729,6 +767,11 @@ void bind_python_loop(py::module_& m) {
         out.res.config = s.regime_choice().to_params();
         out.res.config.emplace_back("generations", static_cast<std::int64_t>(s.generations));
         out.res.config.emplace_back("replicates", static_cast<std::int64_t>(s.replicates));
+        const std::string schedule_text = schedule.is_none() ? std::string("constant")
+                                          : PyCallable_Check(schedule.ptr())
+                                              ? std::string("callable")
+                                              : std::string(py::str(schedule));
+        out.res.config.emplace_back("schedule", schedule_text);
         out.res.config.emplace_back("metrics", [&] {
           std::string n;
           for (const auto& x : p.metrics.names_) n += (n.empty() ? "" : ",") + x;
@@ -736,8 +779,9 @@ void bind_python_loop(py::module_& m) {
         }());
         std::optional<ouro::checkpoint_store> store;
         if (!checkpoint.empty()) {
-          std::string fp = fmt::format("experiment={}\nmetrics={}\n", experiment,
-                                       std::get<std::string>(out.res.config.back().second));
+          std::string fp =
+              fmt::format("experiment={}\nmetrics={}\nschedule={}\n", experiment,
+                          std::get<std::string>(out.res.config.back().second), schedule_text);
           fp += fmt::format(
               "regime={}\nreal_fraction={}\nreal_source={}\nbudget={}\ngenerations={}\n"
               "replicates={}\nseed={}\nsamples={}\n",
@@ -752,6 +796,10 @@ void bind_python_loop(py::module_& m) {
           for (std::size_t M : s.samples) {
             if (ouro::experiments::detail::interrupted(out.res)) break;
             auto opt = ouro::experiments::detail::options_for(s, M, c.setup());
+            {
+              py::gil_scoped_acquire gil;
+              opt.samples = schedule_from(schedule, M);
+            }
             if (store) opt.checkpoint = &*store;
             auto run = start_run(p, s.regime_choice(), std::move(opt));
             out.res.runs.push_back(run_to_end(*run));
@@ -765,7 +813,7 @@ void bind_python_loop(py::module_& m) {
       },
       py::arg("model"), py::arg("fit"), py::arg("metrics"), py::arg("settings"), py::arg("threads"),
       py::arg("keep"), py::arg("progress"), py::arg("experiment"), py::arg("checkpoint"),
-      py::arg("resume"));
+      py::arg("resume"), py::arg("schedule"));
 }
 
 }  // namespace ouro_py

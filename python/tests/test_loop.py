@@ -286,3 +286,28 @@ def test_batched_refuses_bad_shapes():
         ouroboros.collapse_batched(Boom([0.0], [1.0]), metrics=BATCH_METRICS, samples=5,
                                    generations=2, replicates=1)
     assert isinstance(err.value.__cause__, KeyError)
+
+
+def test_schedules():
+    def sizes(schedule, M=10, G=4):
+        res = ouroboros.collapse(Gaussian(), metrics=METRICS, samples=M, generations=G,
+                                 replicates=2, schedule=schedule)
+        return res.runs[0].value("n")[:, 0].tolist(), res.config["schedule"]
+
+    assert sizes(None) == ([10] * 4, "constant")
+    assert sizes(("linear", -2)) == ([10, 8, 6, 4], "('linear', -2)")
+    assert sizes(("geometric", 2), M=3)[0] == [3, 6, 12, 24]
+    assert sizes(lambda g: 5 + g)[0] == [5, 6, 7, 8]
+    run = ouroboros.start(Gaussian(), metrics=METRICS, samples=4, generations=3, replicates=2,
+                          schedule=("linear", 1))
+    while not run.done:
+        run.advance()
+    assert run.finish().runs[0].value("n")[:, 0].tolist() == [4, 5, 6]
+    with pytest.raises(ValueError, match="neither linear nor geometric"):
+        sizes(("cubic", 1))
+    with pytest.raises(ValueError, match="ratio"):
+        sizes(("geometric", -1))
+    with pytest.raises(TypeError, match="schedule"):
+        sizes(42)
+    with pytest.raises((ValueError, RuntimeError), match="schedule"):
+        sizes(lambda g: 0)
