@@ -1,8 +1,16 @@
 """Python models in the library's collapse loop."""
 import os
+from collections.abc import Mapping
 
 from . import _ouroboros as _core
 from ._results import Results
+
+
+def _metrics(metrics):
+    if not isinstance(metrics, Mapping):
+        raise TypeError("metrics: give a dict of name -> function(model), not "
+                        f"{type(metrics).__name__}")
+    return dict(metrics)
 
 
 def _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
@@ -46,7 +54,7 @@ def collapse(model, *, metrics, fit=None, samples=100, generations=100, replicat
     ckpt = os.fspath(checkpoint) if checkpoint is not None else ""
     if resume and not ckpt:
         raise ValueError("resume: needs checkpoint=<file>")
-    return Results(_core._collapse(model, fit, dict(metrics), s, threads, keep, progress, name,
+    return Results(_core._collapse(model, fit, _metrics(metrics), s, threads, keep, progress, name,
                                    ckpt, bool(resume), schedule))
 
 
@@ -102,7 +110,7 @@ def start(model, *, metrics, fit=None, samples=100, generations=100, replicates=
     those of ouroboros.collapse, with one sample size."""
     s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
                   budget)
-    return Stepper(_core._start(model, fit, dict(metrics), s, threads, keep, progress,
+    return Stepper(_core._start(model, fit, _metrics(metrics), s, threads, keep, progress,
                                 label or "", schedule), name)
 
 
@@ -125,4 +133,4 @@ def collapse_batched(model, *, metrics, fit=None, samples=100, generations=100, 
     checkpoints; Ctrl-C stops the run with KeyboardInterrupt."""
     s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
                   budget)
-    return Results(_core._collapse_batched(model, fit, dict(metrics), s, keep, name))
+    return Results(_core._collapse_batched(model, fit, _metrics(metrics), s, keep, name))

@@ -138,6 +138,11 @@ class Results:
         import matplotlib.pyplot as plt
         panels, title, columns = self._core.figure_panels()
         if metrics is not None:
+            known = {m for r in self.runs for m in r.metric_names}
+            unknown = [m for m in metrics if m not in known]
+            if unknown:
+                raise ValueError(f"metrics: {', '.join(map(str, unknown))} not in the results "
+                                 f"(they have {', '.join(sorted(known))})")
             panels = [(m, "", False) for m in metrics]
         elif not panels:
             panels = [(m, "", False) for m in (self.runs[0].metric_names if self.runs else [])]

@@ -312,8 +312,16 @@ template <>
 struct ouro::checkpoint_traits<ouro_py::py_model> {
   static void save(const ouro_py::py_model& m, ouro::io::binary_writer& w) {
     ouro_py::py::gil_scoped_acquire gil;
-    const auto b = ouro_py::py::module_::import("pickle").attr("dumps")(*m.obj);
-    w.put_string(b.cast<std::string>());
+    std::string b;
+    try {
+      b = ouro_py::py::module_::import("pickle").attr("dumps")(*m.obj).cast<std::string>();
+    } catch (ouro_py::py::error_already_set& e) {
+      throw ouro::run_error(fmt::format(
+          "checkpoint: the model cannot be pickled ({}); give models that pickle, or no "
+          "checkpoint",
+          e.what()));
+    }
+    w.put_string(b);
   }
   static ouro_py::py_model load(ouro::io::binary_reader& r) {
     const std::string b = r.get_string("pickled model");
@@ -465,6 +473,11 @@ ouro::sample_schedule schedule_from(const py::object& sch, std::size_t M) {
   py::object cause = first_error();
   first_error() = py::object();
   if (!cause) throw;
+  if (PyErr_GivenExceptionMatches(cause.ptr(), PyExc_KeyboardInterrupt)) {
+    // Ctrl-C while Python code of the model ran: the run stops, as Python's own code would
+    PyErr_SetObject(PyExc_KeyboardInterrupt, cause.ptr());
+    throw py::error_already_set();
+  }
   static auto* cls = new py::object(py::module_::import("ouroboros._ouroboros").attr("RunError"));
   py::object err = (*cls)(e.what());
   PyException_SetCause(err.ptr(), cause.release().ptr());  // steals the reference
@@ -787,7 +800,20 @@ void bind_python_loop(py::module_& m) {
               "replicates={}\nseed={}\nsamples={}\n",
               s.regime, s.real_fraction, s.real_source, s.budget, s.generations, s.replicates,
               s.seed, fmt::join(s.samples, ","));
-          store.emplace(checkpoint, fp, resume, ouro::checkpoint_schedule{1, 0});
+          try {
+            store.emplace(checkpoint, fp, resume, ouro::checkpoint_schedule{1, 0});
+          } catch (const ouro::error& e) {
+            // the store speaks of the programs' options
+            std::string msg = e.what();
+            for (const auto& [from, to] :
+                 {std::pair<std::string, std::string>{"without --resume", "with resume=False"},
+                  {"--resume", "resume=True"}})
+              for (auto at = msg.find(from); at != std::string::npos; at = msg.find(from, at))
+                msg.replace(at, from.size(), to);
+            if (dynamic_cast<const ouro::config_error*>(&e)) throw ouro::config_error(msg);
+            if (dynamic_cast<const ouro::io_error*>(&e)) throw ouro::io_error(msg);
+            throw ouro::data_error(msg);
+          }
         }
         first_error() = py::object();
         try {

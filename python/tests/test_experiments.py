@@ -209,6 +209,8 @@ def test_plot_has_the_programs_panels():
     assert len(visible[0].lines) == 4
     fig2 = res.plot(metrics=["mean"])
     assert [ax.get_title() for ax in fig2.axes if ax.get_visible()] == ["mean"]
+    with pytest.raises(ValueError, match="nope not in the results"):
+        res.plot(metrics=["nope"])
 
 
 def data_dir(name, probe):

@@ -311,3 +311,37 @@ def test_schedules():
         sizes(42)
     with pytest.raises((ValueError, RuntimeError), match="schedule"):
         sizes(lambda g: 0)
+
+
+def test_ctrl_c_in_python_code_raises_keyboard_interrupt():
+    class Interrupted(Gaussian):
+        def fit(self, data, rng):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ouroboros.collapse(Interrupted(), metrics=METRICS, samples=5, generations=3,
+                           replicates=2)
+
+
+def test_clear_refusals_of_the_loop(tmp_path):
+    with pytest.raises(TypeError, match="metrics: give a dict"):
+        ouroboros.collapse(Gaussian(), metrics=[lambda m: m.mu])
+
+    class Unpicklable(Gaussian):
+        def __init__(self, *a):
+            super().__init__(*a)
+            self.f = lambda: 0
+
+        def fit(self, data, rng):
+            return Unpicklable(data.mean(), data.std())
+
+    with pytest.raises(ouroboros.RunError, match="cannot be pickled"):
+        ouroboros.collapse(Unpicklable(), metrics=METRICS, samples=5, generations=3,
+                           replicates=2, checkpoint=tmp_path / "u.ckpt")
+    ck = tmp_path / "c.ckpt"
+    ouroboros.collapse(Gaussian(), metrics=METRICS, samples=5, generations=2, replicates=2,
+                       checkpoint=ck)
+    with pytest.raises(ValueError, match="resume=False") as err:
+        ouroboros.collapse(Gaussian(), metrics=METRICS, samples=5, generations=3, replicates=2,
+                           checkpoint=ck, resume=True)
+    assert "--resume" not in str(err.value)
