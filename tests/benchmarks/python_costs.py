@@ -22,8 +22,8 @@ def best(f, n=3):
 
 
 # 1. the GMM experiment: the program against the Python call, alternating
-opts = dict(samples=[500], generations=60, replicates=4, seed=1, threads=2)
-args = ["--samples", "500", "--generations", "60", "--replicates", "4", "--seed", "1",
+opts = dict(samples=[500, 1000], generations=300, replicates=8, seed=1, threads=2)
+args = ["--samples", "500,1000", "--generations", "300", "--replicates", "8", "--seed", "1",
         "--threads", "2", "--no-plot", "--checkpoint-every", "0"]
 with tempfile.TemporaryDirectory() as tmp:
     prog, py = [], []
@@ -35,7 +35,7 @@ with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         ouroboros.gmm_collapse(**opts)
         py.append(time.perf_counter() - t)
-print(f"GMM experiment (M=500, G=60, R=4, 2 threads): program {min(prog):.3f} s "
+print(f"GMM experiment (M=500 and 1000, G=300, R=8, 2 threads): program {min(prog):.3f} s "
       f"{[round(x, 3) for x in prog]}, Python {min(py):.3f} s {[round(x, 3) for x in py]}; "
       f"Python / program = {min(py) / min(prog):.3f}")
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Python against C++, side by side in one run:
-# 1. the paper's GMM experiment driven from Python (ouroboros.gmm_collapse) against the program
-#    gmm_collapse with the same options, alternating, best of three, wall time of the call
-#    against wall time of the process;
+# 1. the paper's GMM experiment (M = 500 and 1,000, 300 generations, 8 replicates, 2 threads)
+#    driven from Python (ouroboros.gmm_collapse) against the program gmm_collapse with the same
+#    options, alternating, best of three, wall time of the call against wall time of the process
+#    (which also writes its files);
 # 2. what a 1-D Gaussian model (MLE fit, one metric) costs per replicate and generation at
 #    R = 10,000 and M = 100: written in Python in the library's loop (1 and 2 threads), in the
 #    batched form (one Python call per generation for all replicates), the library's own C++
