@@ -257,6 +257,30 @@ TEST_CASE("the run object refuses misuse with a sentence", "[run]") {
   same(s, loop.run(real, o));
 }
 
+namespace {
+struct failing_metric {
+  std::string name() const { return "fails"; }
+  double operator()(const ouro::generation_context<poisson>& c) const {
+    if (c.generation == 2) throw std::runtime_error("broken at 2");
+    return c.model.rate;
+  }
+};
+}  // namespace
+
+TEST_CASE("a run whose advance() failed refuses to continue or finish", "[run]") {
+  const auto loop = ouro::collapse_loop{poisson_mle{}, ouro::sample::ancestral{},
+                                        ouro::regime::replace{}, failing_metric{}};
+  auto o = options();
+  o.generations = 5;
+  o.replicates = 3;
+  auto run = loop.start(ouro::from_truth(poisson{2.0}), o);
+  run.advance();
+  run.advance();
+  CHECK_THROWS_AS(run.advance(), ouro::run_error);
+  CHECK_THROWS_WITH(run.advance(), Catch::Contains("an earlier advance() failed at generation 2"));
+  CHECK_THROWS_WITH(std::move(run).finish(), Catch::Contains("the run cannot continue"));
+}
+
 TEST_CASE("the core's engines, samplers and regimes take any standard engine", "[run][engine]") {
   std::mt19937_64 g64(5);
   std::mt19937 g32(5);

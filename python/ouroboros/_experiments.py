@@ -3,7 +3,7 @@ import inspect
 import os
 
 from . import _ouroboros as _core
-from ._results import Results
+from ._results import Results, _run_args
 
 _DOCS = {
     "gaussian_collapse": "The 1-D Gaussian of Shumailov et al. against the exact expectations "
@@ -40,7 +40,7 @@ def _experiment(name):
     defaults = getattr(_core, name + "_defaults")()
 
     def experiment(*, threads=0, keep="auto", progress=False, **settings):
-        return Results(run(settings, threads, keep, progress))
+        return Results(run(settings, *_run_args(threads, keep, progress)))
 
     params = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
               for k, v in defaults.items()]
@@ -67,4 +67,6 @@ vae_collapse = _experiment("vae_collapse")
 def read_results(folder, name):
     """Reads the results that a program (or Results.write) wrote into `folder` under `name`:
     <name>_results.json and, when present, the per-replicate <name>.csv."""
+    if not isinstance(name, str):
+        raise TypeError(f"name: must be a string, not {type(name).__name__}")
     return Results(_core.read_results(os.fspath(folder), name))

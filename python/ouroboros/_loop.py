@@ -3,7 +3,7 @@ import os
 from collections.abc import Mapping
 
 from . import _ouroboros as _core
-from ._results import Results
+from ._results import Results, _run_args
 
 
 def _metrics(metrics):
@@ -54,6 +54,7 @@ def collapse(model, *, metrics, fit=None, samples=100, generations=100, replicat
     ckpt = os.fspath(checkpoint) if checkpoint is not None else ""
     if resume and not ckpt:
         raise ValueError("resume: needs checkpoint=<file>")
+    threads, keep, progress = _run_args(threads, keep, progress)
     return Results(_core._collapse(model, fit, _metrics(metrics), s, threads, keep, progress, name,
                                    ckpt, bool(resume), schedule))
 
@@ -110,6 +111,7 @@ def start(model, *, metrics, fit=None, samples=100, generations=100, replicates=
     those of ouroboros.collapse, with one sample size."""
     s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
                   budget)
+    threads, keep, progress = _run_args(threads, keep, progress)
     return Stepper(_core._start(model, fit, _metrics(metrics), s, threads, keep, progress,
                                 label or "", schedule), name)
 
@@ -133,4 +135,5 @@ def collapse_batched(model, *, metrics, fit=None, samples=100, generations=100, 
     checkpoints; Ctrl-C stops the run with KeyboardInterrupt."""
     s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
                   budget)
+    _, keep, _ = _run_args(1, keep, False)
     return Results(_core._collapse_batched(model, fit, _metrics(metrics), s, keep, name))

@@ -25,6 +25,9 @@ class Run:
         if self.values is None:
             raise ValueError(f"run {self.label}: the per-replicate values were not kept "
                              "(run with keep='all')")
+        if metric not in self.metric_names:
+            raise KeyError(f"run {self.label}: no metric '{metric}' (its metrics: "
+                           f"{', '.join(self.metric_names)})")
         return self.values[:, :, self.metric_names.index(metric)]
 
     def __repr__(self):
@@ -125,7 +128,11 @@ class Results:
         Returns the folder."""
         import os
         folder = os.fspath(folder)
-        message = self._core.write(folder, name or self.experiment, bool(figure))
+        if name is None:
+            name = self.experiment
+        if not isinstance(name, str):
+            raise TypeError(f"name: must be a string, not {type(name).__name__}")
+        message = self._core.write(folder, name, bool(figure))
         if message:
             import warnings
             warnings.warn(f"the figure was not drawn: {message}", stacklevel=2)
@@ -177,3 +184,19 @@ class Results:
     def __repr__(self):
         runs = ", ".join(r.label for r in self.runs)
         return f"<ouroboros.Results {self.experiment}: runs {runs} ({self.seconds:.2f} s)>"
+
+
+def _run_args(threads, keep, progress):
+    """threads (a whole number >= 0), keep ('auto', 'all' or 'none') and progress (a bool),
+    checked with a sentence rather than a signature mismatch."""
+    import numbers
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads: must be a whole number (0: all cores), not "
+                        f"{type(threads).__name__}")
+    if threads < 0:
+        raise ValueError(f"threads: {threads} is negative; give 0 (all cores) or more")
+    if keep not in ("auto", "all", "none"):
+        raise ValueError(f"keep: {keep!r} is not one of 'auto', 'all' and 'none'")
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress: must be True or False, not {type(progress).__name__}")
+    return int(min(threads, 4096)), keep, progress

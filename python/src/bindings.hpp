@@ -80,7 +80,8 @@ T cast_setting(const std::string& name, py::handle v) {
           fmt::format("{}: {} does not fit in 64 bits", name, std::string(py::str(i))));
     return static_cast<T>(i.template cast<std::uint64_t>());
   } else if constexpr (std::is_floating_point_v<T>) {
-    if (py::isinstance<py::bool_>(v) || py::isinstance<py::str>(v))
+    if (py::isinstance<py::bool_>(v) || py::isinstance<py::str>(v) ||
+        py::isinstance<py::bytes>(v) || !PyNumber_Check(v.ptr()))
       throw py::type_error(fmt::format("{}: must be a number", name));
     try {
       return py::float_(py::reinterpret_borrow<py::object>(v)).cast<double>();
@@ -95,7 +96,10 @@ T cast_setting(const std::string& name, py::handle v) {
       }
       throw py::type_error(fmt::format("{}: must be a string", name));
     }
-    return v.cast<std::string>();
+    auto text = v.cast<std::string>();
+    if (text.find('\0') != std::string::npos)
+      throw py::value_error(fmt::format("{}: must not contain a NUL character", name));
+    return text;
   } else {  // a list of values; a single value is a list of one
     using E = typename T::value_type;
     T out;

@@ -36,7 +36,7 @@ void bind_simple_experiments(py::module_& m) {
         [](const S& s, const ex::run_setup& setup, py_results& out) {
           out.res = ex::categorical_collapse(s, setup);
         },
-        ex::categorical_figure());
+        ex::categorical_figure(), ex::categorical_rules());
   }
   {
     using S = ex::kde_settings;

@@ -89,6 +89,23 @@ auto checked(F&& f) {
   }
 }
 
+/// Finite values only (a fit or a KDE of NaN or infinities is refused), at least one.
+std::vector<double> finite_values(const py::handle& x, const char* what) {
+  auto v = to_vector(x, what);
+  if (v.empty()) throw py::value_error(fmt::format("{}: give at least one value", what));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      throw py::value_error(
+          fmt::format("{}: value {} at position {} is not finite", what, v[i], i));
+  return v;
+}
+
+ouro::models::kde make_kde(const py::handle& points, double h) {
+  if (!(h > 0 && std::isfinite(h)))
+    throw py::value_error("h: the bandwidth must be a finite number > 0");
+  return ouro::models::kde{finite_values(points, "points"), h};
+}
+
 struct gaussian_fitter_py {
   std::string estimator = "unbiased";
   std::optional<double> floor;
@@ -214,8 +231,8 @@ void bind_models(py::module_& m) {
                                      "Fits the frequencies of K states (add-k smoothing with a "
                                      "pseudocount).")
       .def(py::init([](std::size_t states, double pseudocount) {
-             if (!(pseudocount >= 0 && std::isfinite(pseudocount)))
-               throw py::value_error("pseudocount: must be a finite number >= 0");
+             if (!(pseudocount >= 0 && pseudocount <= 1e12))
+               throw py::value_error("pseudocount: must be a number in [0, 1e12]");
              return om::categorical_fitter{states, pseudocount};
            }),
            py::arg("states"), py::arg("pseudocount") = 0.0)
@@ -230,11 +247,7 @@ void bind_models(py::module_& m) {
           py::arg("data"), py::arg("rng") = py::none());
 
   py::class_<om::kde>(sub, "KDE", "A 1-D Gaussian kernel density estimate: points and bandwidth h.")
-      .def(py::init([](const py::object& points, double h) {
-             if (!(h > 0 && std::isfinite(h)))
-               throw py::value_error("h: the bandwidth must be a finite number > 0");
-             return om::kde{to_vector(points, "points"), h};
-           }),
+      .def(py::init([](const py::object& points, double h) { return make_kde(points, h); }),
            py::arg("points"), py::arg("h"))
       .def_property_readonly("points", [](const om::kde& k) { return from_vector(k.points); })
       .def_readonly("h", &om::kde::h)
@@ -247,7 +260,8 @@ void bind_models(py::module_& m) {
           py::arg("n"), py::arg("rng") = py::none())
       .def(py::pickle([](const om::kde& k) { return py::make_tuple(k.points, k.h); },
                       [](const py::tuple& t) {
-                        return om::kde{t[0].cast<std::vector<double>>(), t[1].cast<double>()};
+                        if (t.size() != 2) throw py::value_error("KDE: not a pickled KDE state");
+                        return make_kde(t[0], t[1].cast<double>());
                       }));
 
   py::class_<om::kde_fitter>(sub, "KDEFitter",
@@ -263,7 +277,7 @@ void bind_models(py::module_& m) {
           [](const om::kde_fitter& f, const py::object& data, const py::object& rng) {
             auto g = stream_of(rng);
             ouro::event_log log;
-            const auto x = to_vector(data, "data");
+            const auto x = finite_values(data, "data");
             return checked([&] { return f.fit(x, g, log); });
           },
           py::arg("data"), py::arg("rng") = py::none());
@@ -285,6 +299,14 @@ void bind_models(py::module_& m) {
              for (std::size_t k = 0; k < w.size(); ++k) {
                ouro::matrix c(d);
                std::copy(cv.data() + k * d * d, cv.data() + (k + 1) * d * d, c.a.begin());
+               for (std::size_t i = 0; i < d; ++i)
+                 for (std::size_t j = 0; j < i; ++j)
+                   if (!(std::abs(c(i, j) - c(j, i)) <=
+                         1e-12 * std::max({1.0, std::abs(c(i, j)), std::abs(c(j, i))})))
+                     throw py::value_error(fmt::format(
+                         "covariances: matrix {} is not symmetric (entry ({}, {}) is {}, ({}, {}) "
+                         "is {})",
+                         k, i, j, c(i, j), j, i, c(j, i)));
                covs.push_back(std::move(c));
              }
              return checked([&] {
@@ -329,8 +351,14 @@ void bind_models(py::module_& m) {
             return py::make_tuple(g.weights(), g.means(), covs, g.dim());
           },
           [](const py::tuple& t) {
-            const auto d = t[3].cast<std::size_t>();
+            if (t.size() != 4) throw py::value_error("GMM: not a pickled GMM state");
+            const auto w = t[0].cast<std::vector<double>>();
+            const auto mu = t[1].cast<std::vector<double>>();
+            const auto d = cast_setting<std::size_t>("GMM dimension", t[3]);
             const auto flat = t[2].cast<std::vector<double>>();
+            if (d < 1 || d > 4096 || w.empty() || mu.size() != w.size() * d ||
+                flat.size() != w.size() * d * d)
+              throw py::value_error("GMM: not a pickled GMM state (the sizes do not fit)");
             std::vector<ouro::matrix> covs;
             for (std::size_t at = 0; at + d * d <= flat.size(); at += d * d) {
               ouro::matrix c(d);
@@ -338,8 +366,7 @@ void bind_models(py::module_& m) {
                         flat.begin() + static_cast<std::ptrdiff_t>(at + d * d), c.a.begin());
               covs.push_back(std::move(c));
             }
-            return om::gmm(t[0].cast<std::vector<double>>(), t[1].cast<std::vector<double>>(),
-                           std::move(covs));
+            return checked([&] { return om::gmm(w, mu, std::move(covs)); });
           }));
 
   py::class_<gmm_fitter_py>(sub, "GMMFitter",

@@ -4,8 +4,10 @@
 // (python/ouroboros/) is the Python face over it. See docs/python.md.
 #include <Python.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "bindings.hpp"
 #include "ouroboros/core/version.hpp"
@@ -38,7 +40,9 @@ run_control control_from(const std::string& program, unsigned threads, const std
                          bool progress) {
   run_control c;
   c.program = program;
-  c.threads = threads;
+  // as the programs do: more threads than cores are capped at the cores (0: all of them)
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  c.threads = threads == 0 ? 0 : std::min(threads, cores);
   c.progress = progress;
   if (keep == "auto")
     c.keep = ouro::keep_values::automatic;
@@ -140,6 +144,8 @@ py::dict run_to_dict(const ouro::run_result& r) {
 std::string write_folder(const py_results& r, const std::string& folder, const std::string& name,
                          bool figure) {
   if (folder.empty()) throw ouro::config_error("folder: must name a folder, not ''");
+  if (folder.find('\0') != std::string::npos || name.find('\0') != std::string::npos)
+    throw ouro::config_error("folder and name must not contain a NUL character");
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
     throw ouro::config_error(fmt::format("name: '{}' must be a plain file name (no '/')", name));
   const std::filesystem::path dir = folder;
@@ -182,6 +188,10 @@ void bind_core(py::module_& m) {
       PyErr_SetString(run_error.ptr(), e.what());
     } catch (const std::filesystem::filesystem_error& e) {
       PyErr_SetString(PyExc_OSError, e.what());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(
+          PyExc_MemoryError,
+          "out of memory: use fewer replicates, samples or generations (or keep='none')");
     }
   });
 
@@ -215,6 +225,8 @@ void bind_core(py::module_& m) {
   m.def(
       "read_results",
       [](const std::string& folder, const std::string& name) {
+        if (folder.find('\0') != std::string::npos || name.find('\0') != std::string::npos)
+          throw ouro::config_error("folder and name must not contain a NUL character");
         py_results r;
         py::gil_scoped_release release;
         r.res = ouro::io::read_results(folder, name);

@@ -7,6 +7,8 @@
 // only, whatever the thread count. See docs/python.md.
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <span>
 #include <string>
@@ -41,9 +43,10 @@ struct ouro::dataset_traits<ouro_py::py_data> {
   static void same_shape(const D& a, const D& b) {
     if (a.size() && b.size() && (a.width != b.width || a.rows != b.rows))
       throw ouro::config_error(fmt::format(
-          "samples of {} and {} values each cannot be pooled: sample() must return arrays of one "
-          "shape per sample",
-          a.width, b.width));
+          "samples of shape {} and {} cannot be pooled: sample() must return arrays of one shape "
+          "per sample in every generation",
+          a.rows ? fmt::format("(n, {})", a.width) : std::string("(n,)"),
+          b.rows ? fmt::format("(n, {})", b.width) : std::string("(n,)")));
   }
   static D concat(const D& a, const D& b) {
     same_shape(a, b);
@@ -90,12 +93,22 @@ struct py_ref {
   const py::object& operator*() const { return *p; }
 };
 
-/// The first Python exception of the current run, kept (with the GIL) so that the run's error
-/// is raised from it: Python shows its traceback as the cause.
-py::object& first_error() {
-  static auto* e = new py::object();  // never destroyed: outlives the interpreter's teardown
-  return *e;
-}
+/// The first Python exception of one run, kept (with the GIL) so that the run's error is raised
+/// from it: Python shows its traceback as the cause. Each run has its own, shared by its fit,
+/// models and metrics.
+struct error_stash {
+  py::object first;
+  void keep(const py::object& e) {  // with the GIL
+    if (!first) first = e;
+  }
+  ~error_stash() {
+    if (first) {
+      py::gil_scoped_acquire gil;
+      first = py::object();
+    }
+  }
+};
+using stash_ptr = std::shared_ptr<error_stash>;
 
 /// numpy's bit generator interface (numpy/random/bitgen.h, stable since numpy 1.17): a
 /// numpy.random.Generator draws through these functions.
@@ -107,20 +120,21 @@ struct numpy_bitgen {
   std::uint64_t (*next_raw)(void*);
 };
 
-/// Where a thread's numpy Generators draw from: the replicate's stream during a call into Python,
-/// a stream of the thread's own otherwise (a Generator kept past its call stays valid memory; its
-/// numbers then no longer come from a replicate's stream).
-struct stream_slot {
+/// What one call's numpy Generator draws from: the replicate's stream while the call runs, a
+/// stream of its own afterwards (a Generator kept past its call stays valid, draws nothing from
+/// any replicate's stream, and keeps this alive through its capsule).
+struct call_bits {
+  numpy_bitgen bitgen{};  // first: the capsule's pointer
   void* engine = nullptr;
   std::uint64_t (*draw)(void*) = nullptr;
   ouro::default_rng idle{0x6f75726f626f726fULL};
-  static std::uint64_t next(void* s) {
-    auto* slot = static_cast<stream_slot*>(s);
-    return slot->draw(slot->engine);
-  }
   template <class G>
   static std::uint64_t draw_from(void* g) {
     return ouro::random_bits64(*static_cast<G*>(g));
+  }
+  static std::uint64_t next(void* s) {
+    auto* b = static_cast<call_bits*>(s);
+    return b->draw(b->engine);
   }
   void park() {
     engine = &idle;
@@ -128,56 +142,43 @@ struct stream_slot {
   }
 };
 
-/// The bit generator object a thread's Generators are made from (an object with `capsule` and
-/// `lock`, as numpy.random.Generator asks), and its slot; made once per thread, never freed.
-struct thread_bits {
-  stream_slot slot;
-  numpy_bitgen bitgen{};
-  py::object bits;  // never released: the thread's Generators may outlive the thread
-};
-
-thread_bits& this_thread_bits() {
-  thread_local thread_bits* t = [] {
-    auto* b = new thread_bits();
-    b->slot.park();
-    b->bitgen.state = &b->slot;
-    b->bitgen.next_uint64 = &stream_slot::next;
-    b->bitgen.next_uint32 = [](void* s) {
-      return static_cast<std::uint32_t>(stream_slot::next(s) >> 32);
-    };
-    b->bitgen.next_double = [](void* s) {
-      return static_cast<double>(stream_slot::next(s) >> 11) * 0x1.0p-53;
-    };
-    b->bitgen.next_raw = &stream_slot::next;
-    static auto* cls =
-        new py::object(py::module_::import("ouroboros._ouroboros").attr("_StreamBits"));
-    b->bits = (*cls)();
-    b->bits.attr("capsule") = py::capsule(&b->bitgen, "BitGenerator");
-    b->bits.attr("lock") = py::module_::import("threading").attr("Lock")();
-    return b;
-  }();
-  return *t;
-}
-
 /// A numpy.random.Generator that draws from the replicate's stream `g` while `f(generator)` runs
-/// (with the GIL held); the generator is detached from `g` afterwards.
+/// (with the GIL held); it is detached from `g` afterwards.
 template <class G, class F>
 auto with_generator(G& g, F&& f) {
   static auto* gen_cls = new py::object(py::module_::import("numpy.random").attr("Generator"));
-  thread_bits& t = this_thread_bits();
-  t.slot.engine = &g;
-  t.slot.draw = &stream_slot::draw_from<G>;
+  static auto* bits_cls =
+      new py::object(py::module_::import("ouroboros._ouroboros").attr("_StreamBits"));
+  static auto* lock_cls = new py::object(py::module_::import("threading").attr("Lock"));
+  auto* b = new call_bits();
+  b->bitgen.state = b;
+  b->bitgen.next_uint64 = &call_bits::next;
+  b->bitgen.next_uint32 = [](void* s) {
+    return static_cast<std::uint32_t>(call_bits::next(s) >> 32);
+  };
+  b->bitgen.next_double = [](void* s) {
+    return static_cast<double>(call_bits::next(s) >> 11) * 0x1.0p-53;
+  };
+  b->bitgen.next_raw = &call_bits::next;
+  b->engine = &g;
+  b->draw = &call_bits::draw_from<G>;
+  py::capsule cap(&b->bitgen, "BitGenerator", [](PyObject* c) {
+    delete static_cast<call_bits*>(PyCapsule_GetPointer(c, "BitGenerator"));
+  });
   struct parked {
-    stream_slot& s;
-    ~parked() { s.park(); }
-  } guard{t.slot};
-  return f((*gen_cls)(t.bits));
+    call_bits* b;
+    ~parked() { b->park(); }
+  } guard{b};
+  py::object bits = (*bits_cls)();
+  bits.attr("capsule") = cap;
+  bits.attr("lock") = (*lock_cls)();
+  return f((*gen_cls)(bits));
 }
 
 /// Runs f with the GIL; a Python exception becomes a C++ one carrying `what` and the traceback
-/// (the loop adds run, replicate and generation), and the first one is kept for chaining.
+/// (the loop adds run, replicate and generation), and the run's first one is kept in `stash`.
 template <class F>
-auto with_python(const char* what, F&& f) {
+auto with_python(const stash_ptr& stash, const char* what, F&& f) {
   py::gil_scoped_acquire gil;
   try {
     return f();
@@ -191,7 +192,7 @@ auto with_python(const char* what, F&& f) {
     } catch (...) {
       tb = e.what();
     }
-    if (!first_error()) first_error() = e.value();
+    if (stash) stash->keep(e.value());
     while (!tb.empty() && tb.back() == '\n') tb.pop_back();
     throw std::runtime_error(fmt::format("{} raised an exception:\n{}", what, tb));
   }
@@ -212,15 +213,31 @@ py::array_t<double> to_numpy(const py_data& d) {
 /// The Python type of a thread's bit generator object.
 struct py_stream_bits {};
 
+/// Whether `o` is an array of numbers (bool, integer or real), not of strings or objects that a
+/// cast to double would parse.
+bool numeric_array(const py::object& o) {
+  static auto* asarray = new py::object(py::module_::import("numpy").attr("asarray"));
+  try {
+    const std::string kind = py::str((*asarray)(o).attr("dtype").attr("kind"));
+    return kind == "b" || kind == "i" || kind == "u" || kind == "f";
+  } catch (py::error_already_set&) {
+    return false;
+  }
+}
+
 /// What sample(n, rng) returned, as samples: n values or n rows of numbers.
 py_data from_numpy(const py::object& o, std::size_t n) {
   py::array_t<double, py::array::c_style | py::array::forcecast> a;
-  try {
-    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
-  } catch (py::error_already_set&) {
-    a = {};
+  bool ok = numeric_array(o);
+  if (ok) {
+    try {
+      a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
+      ok = bool(a);
+    } catch (py::error_already_set&) {
+      ok = false;
+    }
   }
-  if (!a)
+  if (!ok)
     throw py::type_error(fmt::format("sample(n, rng) must return an array of numbers, not {}",
                                      std::string(py::str(py::type::of(o).attr("__name__")))));
   if (a.ndim() != 1 && a.ndim() != 2)
@@ -242,9 +259,10 @@ py_data from_numpy(const py::object& o, std::size_t n) {
 struct py_model {
   using dataset_type = py_data;
   py_ref obj;
+  stash_ptr stash;  // none for a model read from a checkpoint
   template <class G>
   py_data sample(std::size_t n, G& g) const {
-    return with_python("the model's sample(n, rng)", [&] {
+    return with_python(stash, "the model's sample(n, rng)", [&] {
       return with_generator(
           g, [&](const py::object& rng) { return from_numpy((*obj).attr("sample")(n, rng), n); });
     });
@@ -255,13 +273,18 @@ struct py_model {
 struct py_fitter {
   using model_type = py_model;
   py_ref fit_fn;
+  stash_ptr stash;
   template <class G>
   py_model fit(const py_data& d, G& g) const {
-    return with_python("fit(data, rng)", [&] {
+    return with_python(stash, "fit(data, rng)", [&] {
       py::object m =
           with_generator(g, [&](const py::object& rng) { return (*fit_fn)(to_numpy(d), rng); });
       if (m.is_none()) throw py::type_error("fit(data, rng) returned None; it must return a model");
-      return py_model{py_ref::wrap(std::move(m))};
+      if (!py::hasattr(m, "sample"))
+        throw py::type_error(fmt::format(
+            "fit(data, rng) returned a {} without a method sample(n, rng); it must return a model",
+            std::string(py::str(py::type::of(m).attr("__name__")))));
+      return py_model{py_ref::wrap(std::move(m)), stash};
     });
   }
 };
@@ -270,19 +293,22 @@ struct py_fitter {
 struct py_metrics {
   std::vector<std::string> names_;
   py_ref fns;  // a list of callables, one per name
+  stash_ptr stash;
   std::vector<std::string> names() const { return names_; }
   std::vector<double> operator()(const ouro::generation_context<py_model>& c) const {
-    return with_python("a metric", [&] {
+    return with_python(stash, "a metric", [&] {
       std::vector<double> out;
       const py::list fl = py::reinterpret_borrow<py::list>(*fns);
       for (std::size_t k = 0; k < names_.size(); ++k) {
         py::object v = fl[k](*c.model.obj);
-        try {
-          out.push_back(py::float_(v).cast<double>());
-        } catch (py::error_already_set&) {
-          throw py::type_error(fmt::format("metric '{}' returned {}, not a number", names_[k],
+        const double x = PyNumber_Check(v.ptr()) ? PyFloat_AsDouble(v.ptr()) : -1.0;
+        if (!PyNumber_Check(v.ptr()) || (x == -1.0 && PyErr_Occurred())) {
+          PyErr_Clear();
+          throw py::type_error(fmt::format("metric '{}' returned {}, not a number a double holds",
+                                           names_[k],
                                            std::string(py::str(py::type::of(v).attr("__name__")))));
         }
+        out.push_back(x);
       }
       return out;
     });
@@ -327,7 +353,8 @@ struct ouro::checkpoint_traits<ouro_py::py_model> {
     const std::string b = r.get_string("pickled model");
     ouro_py::py::gil_scoped_acquire gil;
     return {ouro_py::py_ref::wrap(
-        ouro_py::py::module_::import("pickle").attr("loads")(ouro_py::py::bytes(b)))};
+                ouro_py::py::module_::import("pickle").attr("loads")(ouro_py::py::bytes(b))),
+            nullptr};
   }
 };
 
@@ -338,9 +365,12 @@ template <class Regime>
 using py_loop = ouro::collapse_loop<py_fitter, ouro::sample::ancestral, Regime, py_metrics>;
 using truth_source = decltype(ouro::from_truth(std::declval<py_model>()));
 
-/// A run of Python models that Python steps generation by generation.
+/// A run of Python models that Python steps generation by generation. One call at a time: a
+/// second thread, or a model's own code, that calls it while it advances gets an error.
 class py_run {
  public:
+  stash_ptr stash;
+  std::atomic<bool> busy{false};
   virtual ~py_run() = default;
   virtual bool done() const = 0;
   virtual std::size_t generations_done() const = 0;
@@ -385,7 +415,17 @@ struct loop_parts {
   py_fitter fitter;
   py_metrics metrics;
   py_model truth;
+  stash_ptr stash;
 };
+
+/// Refuses metric names that would break the results files (a CSV field, one line).
+void check_metric_name(const std::string& n) {
+  if (n.empty() || n.find_first_of(",\"\n\r\t") != std::string::npos ||
+      n.find('\0') != std::string::npos)
+    throw ouro::config_error(fmt::format(
+        "metrics: the name '{}' must be non-empty, without commas, quotes, tabs or line breaks",
+        n));
+}
 
 loop_parts parts_from(const py::object& model, const py::object& fit, const py::dict& metrics) {
   if (!py::hasattr(model, "sample")) throw py::type_error("the model has no method sample(n, rng)");
@@ -404,10 +444,13 @@ loop_parts parts_from(const py::object& model, const py::object& fit, const py::
     if (!PyCallable_Check(v.ptr()))
       throw py::type_error(fmt::format("metrics: '{}' is not callable", k.cast<std::string>()));
     m.names_.push_back(k.cast<std::string>());
+    check_metric_name(m.names_.back());
     fns.append(v);
   }
   m.fns = py_ref::wrap(fns);
-  return {py_fitter{py_ref::wrap(f)}, m, py_model{py_ref::wrap(model)}};
+  auto stash = std::make_shared<error_stash>();
+  m.stash = stash;
+  return {py_fitter{py_ref::wrap(f), stash}, m, py_model{py_ref::wrap(model), stash}, stash};
 }
 
 ouro::experiments::common_settings common_from(const py::dict& kwargs) {
@@ -420,8 +463,10 @@ std::unique_ptr<py_run> start_run(const loop_parts& p, const ouro::regime::choic
                                   ouro::run_options opt) {
   return ouro::with_regime(choice, [&](auto regime) -> std::unique_ptr<py_run> {
     using R = decltype(regime);
-    return std::make_unique<py_run_of<R>>(py_loop<R>{p.fitter, {}, regime, p.metrics}, p.truth,
-                                          std::move(opt));
+    auto run = std::make_unique<py_run_of<R>>(py_loop<R>{p.fitter, {}, regime, p.metrics}, p.truth,
+                                              std::move(opt));
+    run->stash = p.stash;
+    return run;
   });
 }
 
@@ -457,7 +502,7 @@ ouro::sample_schedule schedule_from(const py::object& sch, std::size_t M) {
     throw py::type_error(
         "schedule: give ('linear', step), ('geometric', ratio), a callable g -> M_g or None");
   return [f = py_ref::wrap(sch)](std::size_t g) -> std::size_t {
-    return with_python("the schedule", [&] {
+    return with_python(nullptr, "the schedule", [&] {
       const auto m = cast_setting<std::size_t>("schedule(g)", (*f)(g));
       if (m < 1 || m > (std::size_t{1} << 32))
         throw ouro::config_error(
@@ -467,15 +512,40 @@ ouro::sample_schedule schedule_from(const py::object& sch, std::size_t M) {
   };
 }
 
+/// Refuses a checkpoint path where something other than a checkpoint of the library stands: a
+/// new run would otherwise replace it (a folder, a device, a link, a file of the user's).
+void check_checkpoint_path(const std::string& path) {
+  if (path.find('\0') != std::string::npos)
+    throw ouro::config_error("checkpoint: the path must not contain a NUL character");
+  std::error_code ec;
+  const auto st = std::filesystem::symlink_status(path, ec);
+  if (ec || !std::filesystem::exists(st)) return;
+  if (!std::filesystem::is_regular_file(st))
+    throw ouro::config_error(fmt::format(
+        "checkpoint: '{}' exists and is not a regular file (a folder, a link or a device); give "
+        "the path of a checkpoint file, or of none yet",
+        path));
+  std::ifstream in(path, std::ios::binary);
+  std::string head(64, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  if (!head.empty() && head.find("ouroboros-experiment-checkpoint") == std::string::npos)
+    throw ouro::config_error(fmt::format(
+        "checkpoint: '{}' exists and is not a checkpoint of this library; it is left as it is: "
+        "give another path",
+        path));
+}
+
 /// Raises the run's error from the first Python exception of the run (its traceback shows as
 /// the cause), or rethrows it as it is.
-[[noreturn]] void raise_run_error(const ouro::run_error& e) {
-  py::object cause = first_error();
-  first_error() = py::object();
+[[noreturn]] void raise_run_error(const ouro::run_error& e, const stash_ptr& stash) {
+  py::object cause = stash ? stash->first : py::object();
+  if (stash) stash->first = py::object();
   if (!cause) throw;
-  if (PyErr_GivenExceptionMatches(cause.ptr(), PyExc_KeyboardInterrupt)) {
-    // Ctrl-C while Python code of the model ran: the run stops, as Python's own code would
-    PyErr_SetObject(PyExc_KeyboardInterrupt, cause.ptr());
+  if (!PyErr_GivenExceptionMatches(cause.ptr(), PyExc_Exception)) {
+    // KeyboardInterrupt (Ctrl-C while the model's Python code ran), SystemExit, ...: the run
+    // stops and the exception goes on as Python's own code would raise it
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(cause.ptr())), cause.ptr());
     throw py::error_already_set();
   }
   static auto* cls = new py::object(py::module_::import("ouroboros._ouroboros").attr("RunError"));
@@ -488,12 +558,16 @@ ouro::sample_schedule schedule_from(const py::object& sch, std::size_t M) {
 /// The samples of every replicate from a batched call: an (R, n) or (R, n, d) array.
 std::vector<py_data> rows_of(const py::object& o, std::size_t R, std::size_t n, const char* what) {
   py::array_t<double, py::array::c_style | py::array::forcecast> a;
-  try {
-    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
-  } catch (py::error_already_set&) {
-    a = {};
+  bool ok = numeric_array(o);
+  if (ok) {
+    try {
+      a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
+      ok = bool(a);
+    } catch (py::error_already_set&) {
+      ok = false;
+    }
   }
-  if (!a || (a.ndim() != 2 && a.ndim() != 3))
+  if (!ok || (a.ndim() != 2 && a.ndim() != 3))
     throw py::value_error(fmt::format(
         "{} must return an array of shape (replicates, n) or (replicates, n, d)", what));
   if (static_cast<std::size_t>(a.shape(0)) != R || static_cast<std::size_t>(a.shape(1)) != n)
@@ -538,7 +612,7 @@ py::array_t<double> stack(const std::vector<py_data>& d) {
 ouro::run_result run_batched(const py::object& truth, const py::object& fit,
                              const std::vector<std::string>& names, const py::list& fns,
                              const ouro::experiments::common_settings& s, std::size_t M,
-                             ouro::keep_values keep) {
+                             ouro::keep_values keep, const stash_ptr& stash) {
   const std::size_t R = s.replicates, G = s.generations, K = names.size();
   ouro::run_result run;
   run.label = fmt::format("M={}", M);
@@ -560,7 +634,7 @@ ouro::run_result run_batched(const py::object& truth, const py::object& fit,
     try {
       return f(std::forward<decltype(args)>(args)...);
     } catch (py::error_already_set& e) {
-      if (!first_error()) first_error() = e.value();
+      stash->keep(e.value());
       throw ouro::run_error(fmt::format("run '{}': {} raised: {}", run.label, what, e.what()));
     }
   };
@@ -569,12 +643,16 @@ ouro::run_result run_batched(const py::object& truth, const py::object& fit,
     for (std::size_t k = 0; k < K; ++k) {
       const py::object out = call(fns[k], "a metric", model);
       py::array_t<double, py::array::c_style | py::array::forcecast> a;
-      try {
-        a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(out);
-      } catch (py::error_already_set&) {
-        a = {};
+      bool ok = numeric_array(out);
+      if (ok) {
+        try {
+          a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(out);
+          ok = bool(a);
+        } catch (py::error_already_set&) {
+          ok = false;
+        }
       }
-      if (!a || a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != R)
+      if (!ok || a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != R)
         throw ouro::run_error(fmt::format(
             "run '{}', generation {}: metric '{}' must return {} numbers (one per replicate)",
             run.label, g, names[k], R));
@@ -604,7 +682,11 @@ ouro::run_result run_batched(const py::object& truth, const py::object& fit,
     py::object m = with_generator(engine, [&](const py::object& rng) {
       return call(fit, "fit(data, rng)", stack(data), rng);
     });
-    if (m.is_none()) throw ouro::run_error("fit(data, rng) returned None; it must return a model");
+    if (m.is_none() || !py::hasattr(m, "sample"))
+      throw ouro::run_error(fmt::format(
+          "run '{}', generation {}: fit(data, rng) returned {}; it must return a batched model "
+          "with a method sample(n, rng)",
+          run.label, g, m.is_none() ? std::string("None") : std::string(py::repr(m))));
     return m;
   };
   const auto check_signals = [] {
@@ -648,7 +730,12 @@ ouro::run_result run_batched(const py::object& truth, const py::object& fit,
         };
         ouro::regime_context<py_data, decltype(synth_fn), decltype(fresh_fn)> ctx(
             g, M, real[r], synth_fn, fresh_fn, rs, log);
-        training[r] = regime.next(states[r], ctx);
+        try {
+          training[r] = regime.next(states[r], ctx);
+        } catch (const ouro::config_error& e) {
+          throw ouro::run_error(
+              fmt::format("run '{}', replicate {}, generation {}: {}", run.label, r, g, e.what()));
+        }
         for (const auto& e : log.entries())
           run.events.push_back({run.label, r, g, e.what, e.action});
       }
@@ -663,6 +750,21 @@ ouro::run_result run_batched(const py::object& truth, const py::object& fit,
 
 }  // namespace
 
+/// Holds a stepped run for one call; a second call meanwhile (another thread, or the model's own
+/// code) raises RuntimeError instead of corrupting the run.
+struct run_guard {
+  py_run& r;
+  explicit run_guard(py_run& run) : r(run) {
+    if (r.busy.exchange(true))
+      throw std::runtime_error(
+          "this run is in use by another call (another thread, or the model's own code); call "
+          "advance(), models(), values() and finish() one at a time");
+  }
+  ~run_guard() { r.busy.store(false); }
+  run_guard(const run_guard&) = delete;
+  run_guard& operator=(const run_guard&) = delete;
+};
+
 void bind_python_loop(py::module_& m) {
   // the bit generator of the replicates' streams (numpy.random.Generator takes any object with
   // a `capsule` and a `lock`); dynamic_attr so that each thread's object carries its own
@@ -675,16 +777,26 @@ void bind_python_loop(py::module_& m) {
       .def_property_readonly("metric_names", &py_run::metric_names)
       .def("advance",
            [](py_run& r) {
+             const run_guard guard(r);
              try {
                py::gil_scoped_release release;
                r.advance();
              } catch (const ouro::run_error& e) {
-               raise_run_error(e);
+               raise_run_error(e, r.stash);
              }
            })
-      .def("models", &py_run::models)
-      .def("values", &py_run::values)
+      .def("models",
+           [](py_run& r) {
+             const run_guard guard(r);
+             return r.models();
+           })
+      .def("values",
+           [](py_run& r) {
+             const run_guard guard(r);
+             return r.values();
+           })
       .def("finish", [](py_run& r, const std::string& experiment) {
+        const run_guard guard(r);
         py_results out;
         out.res.experiment = experiment;
         {
@@ -709,7 +821,6 @@ void bind_python_loop(py::module_& m) {
         auto opt = ouro::experiments::detail::options_for(s, s.samples[0], c.setup());
         opt.samples = schedule_from(schedule, s.samples[0]);
         if (!label.empty()) opt.label = label;
-        first_error() = py::object();
         py::gil_scoped_release release;
         return start_run(p, s.regime_choice(), std::move(opt));
       },
@@ -742,6 +853,7 @@ void bind_python_loop(py::module_& m) {
             throw py::type_error(
                 fmt::format("metrics: '{}' is not callable", k.cast<std::string>()));
           names.push_back(k.cast<std::string>());
+          check_metric_name(names.back());
           fns.append(v);
         }
         const run_control c = control_from(experiment, 1, keep, false);
@@ -751,13 +863,13 @@ void bind_python_loop(py::module_& m) {
         out.res.config.emplace_back("generations", static_cast<std::int64_t>(s.generations));
         out.res.config.emplace_back("replicates", static_cast<std::int64_t>(s.replicates));
         out.res.config.emplace_back("batched", true);
-        first_error() = py::object();
+        const auto stash = std::make_shared<error_stash>();
         const auto t0 = std::chrono::steady_clock::now();
         try {
           for (std::size_t M : s.samples)
-            out.res.runs.push_back(run_batched(truth, f, names, fns, s, M, c.keep));
+            out.res.runs.push_back(run_batched(truth, f, names, fns, s, M, c.keep, stash));
         } catch (const ouro::run_error& e) {
-          raise_run_error(e);
+          raise_run_error(e, stash);
         }
         out.res.seconds = ouro::experiments::detail::seconds_since(t0);
         return out;
@@ -791,6 +903,7 @@ void bind_python_loop(py::module_& m) {
           return n;
         }());
         std::optional<ouro::checkpoint_store> store;
+        if (!checkpoint.empty()) check_checkpoint_path(checkpoint);
         if (!checkpoint.empty()) {
           std::string fp =
               fmt::format("experiment={}\nmetrics={}\nschedule={}\n", experiment,
@@ -815,7 +928,6 @@ void bind_python_loop(py::module_& m) {
             throw ouro::data_error(msg);
           }
         }
-        first_error() = py::object();
         try {
           py::gil_scoped_release release;
           const auto t0 = std::chrono::steady_clock::now();
@@ -832,7 +944,7 @@ void bind_python_loop(py::module_& m) {
           }
           out.res.seconds = ouro::experiments::detail::seconds_since(t0);
         } catch (const ouro::run_error& e) {
-          raise_run_error(e);
+          raise_run_error(e, p.stash);
         }
         raise_if_interrupted(c);
         return out;

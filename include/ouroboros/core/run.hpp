@@ -182,8 +182,8 @@ class collapse_run {
   /// g - 1 is recorded in the results and the observers see it. When options.checkpoint has a
   /// save due after generation g, it is made at the start of the next advance() (or in finish()),
   /// so that what the owner does with generation g (snapshots kept in a checkpoint part) is in
-  /// it. Throws run_error when a replicate fails (the run cannot continue) and config_error when
-  /// done().
+  /// it. Throws run_error when a replicate fails (the run cannot continue: a later advance() or
+  /// finish() throws config_error saying so) and config_error when done().
   void advance();
 
   /// Every replicate's model after the last generation run (models()[r]: replicate r).
@@ -218,6 +218,8 @@ class collapse_run {
   static constexpr std::string_view state_tag = "collapse-loop-state-2";
 
   void validate() const;
+  void advance_once();
+  void refuse_if_failed() const;
   void resume_from_store();
   void step(std::size_t r, std::size_t g, std::size_t m_g);
   D training_set(detail::replicate_state<M, D, rstate_t>& st, std::size_t g, std::size_t m_g,
@@ -252,6 +254,7 @@ class collapse_run {
   bool summarised_ = false;  // points_ hold the summaries of generation next_ - 1
   bool save_due_ = false;    // a checkpoint of the state after generation next_ - 1 is due
   bool stopped_ = false, interrupted_ = false, from_store_ = false, finished_ = false;
+  bool failed_ = false;  // an advance() threw: the results would be inconsistent
   clock::time_point t0_ = clock::now();
 };
 
@@ -328,6 +331,26 @@ void collapse_run<Loop, Source>::resume_from_store() {
 
 template <class Loop, class Source>
 void collapse_run<Loop, Source>::advance() {
+  refuse_if_failed();
+  try {
+    advance_once();
+  } catch (...) {
+    failed_ = true;  // a replicate failed or a checkpoint could not be saved: the run ends here
+    throw;
+  }
+}
+
+template <class Loop, class Source>
+void collapse_run<Loop, Source>::refuse_if_failed() const {
+  if (failed_)
+    throw config_error(fmt::format(
+        "run '{}': an earlier advance() failed at generation {}; the run cannot continue (start "
+        "another, or resume it from its checkpoint)",
+        opt_.label, next_));
+}
+
+template <class Loop, class Source>
+void collapse_run<Loop, Source>::advance_once() {
   if (done())
     throw config_error(fmt::format("run '{}': advance() on a run that is done", opt_.label));
   save_if_due();
@@ -643,6 +666,7 @@ void collapse_run<Loop, Source>::redraw_real_data() {
 template <class Loop, class Source>
 run_result collapse_run<Loop, Source>::finish() && {
   if (finished_) throw config_error(fmt::format("run '{}': finish() called twice", opt_.label));
+  refuse_if_failed();
   save_if_due();
   finished_ = true;
   if (from_store_) return std::move(res_);

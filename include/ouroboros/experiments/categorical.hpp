@@ -88,8 +88,10 @@ inline std::vector<std::string> categorical_metric_names(std::size_t K) {
 inline void check(const categorical_settings& s) {
   detail::check_common(s);
   (void)categorical_truth(s);
-  if (!(s.pseudocount >= 0 && std::isfinite(s.pseudocount)))
-    throw config_error(fmt::format("pseudocount: {} must be a finite number >= 0", s.pseudocount));
+  if (!(s.pseudocount >= 0 && s.pseudocount <= 1e12))
+    throw config_error(fmt::format(
+        "pseudocount: {} is outside [0, 1e12] (larger ones leave no frequency a double holds)",
+        s.pseudocount));
   if (s.exact && s.regime == "accumulate_subsample")
     throw config_error(
         "exact: regime accumulate_subsample has no exact form (it subsamples the accumulated "
@@ -99,6 +101,12 @@ inline void check(const categorical_settings& s) {
     throw config_error(
         "exact: regime mix with a fixed real subset has no exact form (the same real states "
         "return in every generation); set real source fresh or drop exact");
+}
+
+/// The settings of categorical_collapse that exclude each other: probs and zipf name the truth.
+inline std::vector<setting_rule<categorical_settings>> categorical_rules() {
+  return {{"probs", [](const categorical_settings& s) { return s.zipf.empty(); },
+           "a truth without zipf", "zipf and probs exclude each other; give one of them"}};
 }
 
 /// Runs categorical_collapse: one run per M, with the heterozygosity's law under replace.

@@ -32,6 +32,8 @@ inline constexpr std::string_view temp_suffix = ".tmp.";
 /// Whether a file name is one of the temporary names of temp_file (`<name>.tmp.XXXXXX`).
 inline bool is_temp_name(std::string_view name) {
   if (name.size() < temp_suffix.size() + 7) return false;
+  for (char c : name.substr(name.size() - 6))  // mkstemp's six characters
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
   return name.substr(name.size() - 6 - temp_suffix.size(), temp_suffix.size()) == temp_suffix;
 }
 
@@ -239,7 +241,17 @@ inline void remove_stray_temporaries(const std::filesystem::path& dir) noexcept 
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const auto name = it->path().filename().string();
     std::error_code sec;
-    if (is_temp_name(name)) std::filesystem::remove_all(it->path(), sec);  // never follows links
+    if (!is_temp_name(name)) continue;
+    // a temporary file of write_file_atomic, or a figure's staging folder (plot.tmp.XXXXXX):
+    // nothing else of the folder is touched, and links are removed, never followed
+    const auto st = it->symlink_status(sec);
+    if (sec) continue;
+    if (std::filesystem::is_directory(st)) {
+      if (name.rfind("plot", 0) == 0 && name.size() == 4 + temp_suffix.size() + 6)
+        std::filesystem::remove_all(it->path(), sec);
+    } else {
+      std::filesystem::remove(it->path(), sec);
+    }
   }
 }
 
