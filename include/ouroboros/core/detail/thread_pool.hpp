@@ -27,6 +27,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -101,7 +102,13 @@ class thread_pool {
   explicit thread_pool(unsigned threads, int spin = -1)
       : n_(threads == 0 ? default_threads() : threads),
         spin_limit_(spin < 0 ? (spinning_pays(n_) ? 20000 : 0) : (spin ? 20000 : 0)) {
-    for (unsigned i = 1; i < n_; ++i) workers_.emplace_back([this] { work(); });
+    try {
+      for (unsigned i = 1; i < n_; ++i) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error&) {
+      // the system gives no more threads (a limit on processes or memory): run on the ones it
+      // gave; results do not depend on the number of threads
+      n_ = static_cast<unsigned>(workers_.size()) + 1;
+    }
   }
   ~thread_pool() {
     {
@@ -256,4 +263,4 @@ class thread_pool {
   std::atomic<bool> stop_{false};
 };
 
-}  // namespace ouro::detail
+}  // namespace ouro::inline v0::detail
