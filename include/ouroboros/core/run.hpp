@@ -332,6 +332,8 @@ void collapse_run<Loop, Source>::resume_from_store() {
 template <class Loop, class Source>
 void collapse_run<Loop, Source>::advance() {
   refuse_if_failed();
+  if (done())
+    throw config_error(fmt::format("run '{}': advance() on a run that is done", opt_.label));
   try {
     advance_once();
   } catch (...) {
@@ -351,8 +353,6 @@ void collapse_run<Loop, Source>::refuse_if_failed() const {
 
 template <class Loop, class Source>
 void collapse_run<Loop, Source>::advance_once() {
-  if (done())
-    throw config_error(fmt::format("run '{}': advance() on a run that is done", opt_.label));
   save_if_due();
   const std::size_t g = next_, m_g = opt_.samples(g);
   if (m_g == 0)
