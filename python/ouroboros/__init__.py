@@ -18,13 +18,13 @@ from ._results import Results, Run
 from ._experiments import (categorical_collapse, gaussian_collapse, gmm_collapse, kde_collapse,
                            linreg_collapse, ngram_collapse, read_results, vae_collapse)
 from . import models
-from ._loop import Stepper, collapse, collapse_batched, start
+from ._loop import Stepper, collapse, collapse_batched, loop, start, start_loop
 
 RunError = _core.RunError
 DataError = _core.DataError
 __version__ = _core.__version__
 
 __all__ = ["models", "Results", "Run", "Stepper", "RunError", "DataError", "collapse",
-           "collapse_batched", "start",
+           "collapse_batched", "loop", "start", "start_loop",
            "gaussian_collapse", "categorical_collapse", "gmm_collapse", "kde_collapse",
            "linreg_collapse", "ngram_collapse", "vae_collapse", "read_results", "__version__"]

@@ -137,3 +137,42 @@ def collapse_batched(model, *, metrics, fit=None, samples=100, generations=100, 
                   budget)
     _, keep, _ = _run_args(1, keep, False)
     return Results(_core._collapse_batched(model, fit, _metrics(metrics), s, keep, name))
+
+
+def loop(model, fit, *, metrics, sampler=None, samples=100, generations=100, replicates=100,
+         seed=42, regime="replace", real_fraction=None, real_source=None, budget=None,
+         threads=0, keep="auto", progress=False, name="loop"):
+    """A loop of the library's parts chosen by name, run in C++ with the GIL released.
+
+    model: a model of ouroboros.models (Gaussian, Categorical, KDE or GMM), the truth.
+    fit: its fitter (GaussianFitter, CategoricalFitter, KDEFitter or GMMFitter).
+    metrics: names of the library's metrics for that model:
+        Gaussian: mean, variance, std, log_variance, mean_sq_error, w2_sq (the last two against
+            the truth); Categorical: heterozygosity, entropy, support_size; KDE: variance,
+            l2_distance (to N(0, 1)); GMM: total_variance, component_std, l2_distance (to the
+            truth), l2_distance_to_first, mean_norm.
+    sampler: None or 'ancestral', or ('truncate', q) for a GMM (draws below the model's
+        q-quantile of density are dropped).
+    The rest as in ouroboros.collapse; threads default to all cores (the numbers do not depend
+    on them). Returns ouroboros.Results."""
+    if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics):
+        raise TypeError("metrics: give a list of metric names")
+    s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
+                  budget)
+    threads, keep, progress = _run_args(threads, keep, progress)
+    return Results(_core._loop(model, fit, list(metrics), sampler, s, threads, keep, progress,
+                               name))
+
+
+def start_loop(model, fit, *, metrics, sampler=None, samples=100, generations=100,
+               replicates=100, seed=42, regime="replace", real_fraction=None, real_source=None,
+               budget=None, threads=0, keep="auto", progress=False, name="loop"):
+    """ouroboros.loop stepped by the caller (see Stepper), with one sample size; models() gives
+    every replicate's model as an ouroboros.models object."""
+    if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics):
+        raise TypeError("metrics: give a list of metric names")
+    s = _settings(samples, generations, replicates, seed, regime, real_fraction, real_source,
+                  budget)
+    threads, keep, progress = _run_args(threads, keep, progress)
+    return Stepper(_core._loop(model, fit, list(metrics), sampler, s, threads, keep, progress,
+                               name, True), name)

@@ -212,6 +212,7 @@ void bind_gmm_experiment(py::module_& m);
 void bind_python_loop(py::module_& m);
 void bind_data_experiments(py::module_& m);
 void bind_models(py::module_& m);
+void bind_named_loop(py::module_& m);
 
 }  // namespace ouro_py
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "models_py.hpp"
 #include "ouroboros/core/engine.hpp"
 #include "ouroboros/core/events.hpp"
 #include "ouroboros/models/categorical.hpp"
@@ -16,8 +17,6 @@
 #include "ouroboros/models/kde.hpp"
 
 namespace ouro_py {
-
-namespace {
 
 using darray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
@@ -79,16 +78,6 @@ py::array_t<double> from_rows(const xt::xtensor<double, 2>& t) {
   return a;
 }
 
-/// Runs a C++ constructor or fit; its std::invalid_argument becomes ValueError.
-template <class F>
-auto checked(F&& f) {
-  try {
-    return f();
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
-}
-
 /// Finite values only (a fit or a KDE of NaN or infinities is refused), at least one.
 std::vector<double> finite_values(const py::handle& x, const char* what) {
   auto v = to_vector(x, what);
@@ -105,52 +94,6 @@ ouro::models::kde make_kde(const py::handle& points, double h) {
     throw py::value_error("h: the bandwidth must be a finite number > 0");
   return ouro::models::kde{finite_values(points, "points"), h};
 }
-
-struct gaussian_fitter_py {
-  std::string estimator = "unbiased";
-  std::optional<double> floor;
-  ouro::models::gaussian fit(const py::object& data, const py::object& rng) const {
-    const auto x = to_vector(data, "data");
-    auto g = stream_of(rng);
-    ouro::event_log log;
-    return checked([&] {
-      return estimator == "mle"
-                 ? ouro::models::gaussian_fitter<ouro::models::mle>{floor}.fit(x, g, log)
-                 : ouro::models::gaussian_fitter<ouro::models::unbiased>{floor}.fit(x, g, log);
-    });
-  }
-};
-
-struct gmm_fitter_py {
-  std::size_t components = 2;
-  std::string covariance = "full", init = "kmeans";
-  double reg_covar = 1e-6, tol = 1e-5;
-  std::size_t max_iter = 2000, n_init = 1;
-  ouro::models::gmm fit(const py::object& data, const py::object& rng) const {
-    const auto x = to_rows(data);
-    auto g = stream_of(rng);
-    ouro::event_log log;
-    const auto cov = covariance == "diagonal"    ? ouro::models::covariance_type::diagonal
-                     : covariance == "spherical" ? ouro::models::covariance_type::spherical
-                                                 : ouro::models::covariance_type::full;
-    py::gil_scoped_release release;
-    auto run = [&](auto init_kind) {
-      return ouro::models::gmm_fitter<decltype(init_kind)>{.components = components,
-                                                           .covariance = cov,
-                                                           .reg_covar = reg_covar,
-                                                           .tol = tol,
-                                                           .max_iter = max_iter,
-                                                           .n_init = n_init}
-          .fit(x, g, log);
-    };
-    return checked([&] {
-      return init == "random" ? run(ouro::models::init::random_responsibilities{})
-                              : run(ouro::models::init::kmeans{});
-    });
-  }
-};
-
-}  // namespace
 
 void bind_models(py::module_& m) {
   namespace om = ouro::models;

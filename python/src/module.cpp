@@ -248,4 +248,5 @@ PYBIND11_MODULE(_ouroboros, m) {
   ouro_py::bind_data_experiments(m);
   ouro_py::bind_python_loop(m);
   ouro_py::bind_models(m);
+  ouro_py::bind_named_loop(m);
 }
