@@ -16,6 +16,7 @@
 #include "ouroboros/models/metrics/categorical.hpp"
 #include "ouroboros/models/metrics/gaussian.hpp"
 #include "ouroboros/models/metrics/gmm.hpp"
+#include "stepped_run.hpp"
 
 namespace ouro_py {
 
@@ -89,50 +90,6 @@ ouro::results run_named(const Model& truth, const Fitter& fitter, const Sampler&
   return res;
 }
 
-/// A stepped run of a named loop (ouroboros.start_loop): the loop lives with it.
-class named_run {
- public:
-  virtual ~named_run() = default;
-  virtual bool done() const = 0;
-  virtual std::size_t generations_done() const = 0;
-  virtual void advance() = 0;
-  virtual py::list models() const = 0;
-  virtual py::array_t<double> values() const = 0;
-  virtual std::vector<std::string> metric_names() const = 0;
-  virtual ouro::run_result finish() = 0;
-  std::atomic<bool> busy{false};
-};
-
-template <class Loop, class Model>
-class named_run_of final : public named_run {
- public:
-  named_run_of(Loop loop, const Model& truth, ouro::run_options opt)
-      : loop_(std::make_unique<Loop>(std::move(loop))),
-        run_(loop_->start(ouro::from_truth(truth), std::move(opt))) {}
-  bool done() const override { return run_.done(); }
-  std::size_t generations_done() const override { return run_.generations_done(); }
-  void advance() override { run_.advance(); }
-  py::list models() const override {
-    py::list out;
-    for (const auto* m : run_.models()) out.append(m ? py::cast(*m) : py::none());
-    return out;
-  }
-  py::array_t<double> values() const override {
-    const auto v = run_.values();
-    const auto K = static_cast<py::ssize_t>(run_.metric_names().size());
-    py::array_t<double> a({K ? static_cast<py::ssize_t>(v.size()) / K : 0, K});
-    std::copy(v.begin(), v.end(), a.mutable_data());
-    return a;
-  }
-  std::vector<std::string> metric_names() const override { return run_.metric_names(); }
-  ouro::run_result finish() override { return std::move(run_).finish(); }
-
- private:
-  std::unique_ptr<Loop> loop_;  // the run refers to it
-  decltype(std::declval<const Loop&>().start(ouro::from_truth(std::declval<Model>()),
-                                             ouro::run_options{})) run_;
-};
-
 /// What a named loop does with its parts: every run to the end, or a stepped run of the first
 /// sample size.
 struct named_action {
@@ -141,7 +98,7 @@ struct named_action {
   std::string name;
   bool stepped = false;
   ouro::results results;
-  std::unique_ptr<named_run> run;
+  std::unique_ptr<stepped_run> run;
 
   template <class Model, class Fitter, class Sampler, class Metrics>
   void operator()(const Model& truth, const Fitter& fitter, const Sampler& sampler,
@@ -152,8 +109,9 @@ struct named_action {
     }
     ouro::with_regime(s->regime_choice(), [&](auto regime) {
       using L = decltype(ouro::collapse_loop{fitter, sampler, regime, metrics});
-      run = std::make_unique<named_run_of<L, Model>>(
-          L{fitter, sampler, regime, metrics}, truth,
+      using Src = decltype(ouro::from_truth(truth));
+      run = std::make_unique<stepped_run_of<L, Src>>(
+          L{fitter, sampler, regime, metrics}, ouro::from_truth(truth),
           ouro::experiments::detail::options_for(*s, s->samples[0], *setup));
     });
   }
@@ -181,54 +139,9 @@ double truncation_of(const py::object& sampler, bool has_density, const std::str
 
 }  // namespace
 
-/// One call at a time on a stepped run (see run_guard in pyloop.cpp).
-struct named_guard {
-  named_run& r;
-  explicit named_guard(named_run& run) : r(run) {
-    if (r.busy.exchange(true))
-      throw std::runtime_error(
-          "this run is in use by another call (another thread); call advance(), models(), "
-          "values() and finish() one at a time");
-  }
-  ~named_guard() { r.busy.store(false); }
-  named_guard(const named_guard&) = delete;
-  named_guard& operator=(const named_guard&) = delete;
-};
-
 void bind_named_loop(py::module_& m) {
   namespace om = ouro::models;
   namespace mt = ouro::metrics;
-  py::class_<named_run, std::unique_ptr<named_run>>(m, "_NamedRun")
-      .def_property_readonly("done", &named_run::done)
-      .def_property_readonly("generation", &named_run::generations_done)
-      .def_property_readonly("metric_names", &named_run::metric_names)
-      .def("advance",
-           [](named_run& r) {
-             const named_guard g(r);
-             py::gil_scoped_release release;
-             r.advance();
-           })
-      .def("models",
-           [](named_run& r) {
-             const named_guard g(r);
-             return r.models();
-           })
-      .def("values",
-           [](named_run& r) {
-             const named_guard g(r);
-             return r.values();
-           })
-      .def("finish", [](named_run& r, const std::string& experiment) {
-        const named_guard g(r);
-        py_results out;
-        out.res.experiment = experiment;
-        {
-          py::gil_scoped_release release;
-          out.res.runs.push_back(r.finish());
-        }
-        out.res.seconds = out.res.runs.back().seconds;
-        return out;
-      });
   m.def(
       "_loop",
       [](const py::object& model, const py::object& fit, const std::vector<std::string>& metrics,

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -23,6 +24,7 @@
 #include "ouroboros/core/run_store.hpp"
 #include "ouroboros/core/samplers.hpp"
 #include "ouroboros/io/checkpoint_store.hpp"
+#include "stepped_run.hpp"
 
 namespace ouro_py {
 
@@ -213,30 +215,28 @@ py::array_t<double> to_numpy(const py_data& d) {
 /// The Python type of a thread's bit generator object.
 struct py_stream_bits {};
 
-/// Whether `o` is an array of numbers (bool, integer or real), not of strings or objects that a
-/// cast to double would parse.
-bool numeric_array(const py::object& o) {
+using darray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+/// `o` as a C-contiguous array of doubles, when it is an array of numbers (bool, integer or
+/// real): not of strings or objects that a cast to double would parse.
+std::optional<darray> numbers_of(const py::object& o) {
   static auto* asarray = new py::object(py::module_::import("numpy").attr("asarray"));
   try {
     const std::string kind = py::str((*asarray)(o).attr("dtype").attr("kind"));
-    return kind == "b" || kind == "i" || kind == "u" || kind == "f";
+    if (kind != "b" && kind != "i" && kind != "u" && kind != "f") return std::nullopt;
+    auto a = darray::ensure(o);
+    if (!a) return std::nullopt;
+    return a;
   } catch (py::error_already_set&) {
-    return false;
+    return std::nullopt;
   }
 }
 
 /// What sample(n, rng) returned, as samples: n values or n rows of numbers.
 py_data from_numpy(const py::object& o, std::size_t n) {
-  py::array_t<double, py::array::c_style | py::array::forcecast> a;
-  bool ok = numeric_array(o);
-  if (ok) {
-    try {
-      a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
-      ok = bool(a);
-    } catch (py::error_already_set&) {
-      ok = false;
-    }
-  }
+  const auto numbers = numbers_of(o);
+  const bool ok = numbers.has_value();
+  const darray a = ok ? *numbers : darray();
   if (!ok)
     throw py::type_error(fmt::format("sample(n, rng) must return an array of numbers, not {}",
                                      std::string(py::str(py::type::of(o).attr("__name__")))));
@@ -365,50 +365,10 @@ template <class Regime>
 using py_loop = ouro::collapse_loop<py_fitter, ouro::sample::ancestral, Regime, py_metrics>;
 using truth_source = decltype(ouro::from_truth(std::declval<py_model>()));
 
-/// A run of Python models that Python steps generation by generation. One call at a time: a
-/// second thread, or a model's own code, that calls it while it advances gets an error.
-class py_run {
- public:
-  stash_ptr stash;
-  std::atomic<bool> busy{false};
-  virtual ~py_run() = default;
-  virtual bool done() const = 0;
-  virtual std::size_t generations_done() const = 0;
-  virtual void advance() = 0;
-  virtual py::list models() const = 0;
-  virtual py::array_t<double> values() const = 0;
-  virtual std::vector<std::string> metric_names() const = 0;
-  virtual ouro::run_result finish() = 0;
-};
-
-template <class Regime>
-class py_run_of final : public py_run {
- public:
-  py_run_of(py_loop<Regime> loop, py_model truth, ouro::run_options opt)
-      : loop_(std::make_unique<py_loop<Regime>>(std::move(loop))),
-        run_(loop_->start(ouro::from_truth(std::move(truth)), std::move(opt))) {}
-  bool done() const override { return run_.done(); }
-  std::size_t generations_done() const override { return run_.generations_done(); }
-  void advance() override { run_.advance(); }
-  py::list models() const override {
-    py::list out;
-    for (const py_model* m : run_.models()) out.append(m ? *m->obj : py::none());
-    return out;
-  }
-  py::array_t<double> values() const override {
-    const auto v = run_.values();
-    const auto K = static_cast<py::ssize_t>(run_.metric_names().size());
-    py::array_t<double> a({K ? static_cast<py::ssize_t>(v.size()) / K : 0, K});
-    std::copy(v.begin(), v.end(), a.mutable_data());
-    return a;
-  }
-  std::vector<std::string> metric_names() const override { return run_.metric_names(); }
-  ouro::run_result finish() override { return std::move(run_).finish(); }
-
- private:
-  std::unique_ptr<py_loop<Regime>> loop_;  // the run refers to it
-  ouro::collapse_run<py_loop<Regime>, truth_source> run_;
-};
+/// A Python model as Python sees it: its object.
+py::object model_to_python(const py_model& m) {
+  return *m.obj;
+}
 
 /// What a Python loop is made of, from the arguments of ouroboros.collapse / ouroboros.start.
 struct loop_parts {
@@ -427,26 +387,41 @@ void check_metric_name(const std::string& n) {
         n));
 }
 
-loop_parts parts_from(const py::object& model, const py::object& fit, const py::dict& metrics) {
+/// The fit of a loop: `fit`, or the model's own fit; a model without sample() is refused.
+py::object fit_of(const py::object& model, const py::object& fit) {
   if (!py::hasattr(model, "sample")) throw py::type_error("the model has no method sample(n, rng)");
   py::object f = fit;
   if (f.is_none() && py::hasattr(model, "fit")) f = model.attr("fit");
   if (f.is_none() || !PyCallable_Check(f.ptr()))
     throw py::type_error(
         "no fit: give fit=<callable (data, rng) -> model> or a model with a method fit(data, rng)");
+  return f;
+}
+
+/// The metrics' names and functions, checked; `returns` says what each function returns.
+std::pair<std::vector<std::string>, py::list> metrics_of(const py::dict& metrics,
+                                                         const char* returns) {
   if (metrics.empty())
-    throw ouro::config_error(
-        "metrics: give at least one, as a dict of name -> function(model) -> number");
-  py_metrics m;
+    throw ouro::config_error(fmt::format(
+        "metrics: give at least one, as a dict of name -> function(model) -> {}", returns));
+  std::vector<std::string> names;
   py::list fns;
   for (auto [k, v] : metrics) {
     if (!py::isinstance<py::str>(k)) throw py::type_error("metrics: the names must be strings");
     if (!PyCallable_Check(v.ptr()))
       throw py::type_error(fmt::format("metrics: '{}' is not callable", k.cast<std::string>()));
-    m.names_.push_back(k.cast<std::string>());
-    check_metric_name(m.names_.back());
+    names.push_back(k.cast<std::string>());
+    check_metric_name(names.back());
     fns.append(v);
   }
+  return {std::move(names), std::move(fns)};
+}
+
+loop_parts parts_from(const py::object& model, const py::object& fit, const py::dict& metrics) {
+  const py::object f = fit_of(model, fit);
+  auto [names, fns] = metrics_of(metrics, "number");
+  py_metrics m;
+  m.names_ = std::move(names);
   m.fns = py_ref::wrap(fns);
   auto stash = std::make_shared<error_stash>();
   m.stash = stash;
@@ -459,19 +434,21 @@ ouro::experiments::common_settings common_from(const py::dict& kwargs) {
   return settings_from<S>("collapse", f, kwargs);
 }
 
-std::unique_ptr<py_run> start_run(const loop_parts& p, const ouro::regime::choice& choice,
-                                  ouro::run_options opt) {
-  return ouro::with_regime(choice, [&](auto regime) -> std::unique_ptr<py_run> {
-    using R = decltype(regime);
-    auto run = std::make_unique<py_run_of<R>>(py_loop<R>{p.fitter, {}, regime, p.metrics}, p.truth,
-                                              std::move(opt));
-    run->stash = p.stash;
+[[noreturn]] void raise_run_error(const ouro::run_error& e, const stash_ptr& stash);
+
+std::unique_ptr<stepped_run> start_run(const loop_parts& p, const ouro::regime::choice& choice,
+                                       ouro::run_options opt) {
+  return ouro::with_regime(choice, [&](auto regime) -> std::unique_ptr<stepped_run> {
+    using L = py_loop<decltype(regime)>;
+    auto run = std::make_unique<stepped_run_of<L, truth_source>>(
+        L{p.fitter, {}, regime, p.metrics}, ouro::from_truth(p.truth), std::move(opt));
+    run->on_error = [stash = p.stash](const ouro::run_error& e) { raise_run_error(e, stash); };
     return run;
   });
 }
 
 /// Runs the loop to the end for each sample size with the GIL released.
-ouro::run_result run_to_end(py_run& run) {
+ouro::run_result run_to_end(stepped_run& run) {
   while (!run.done()) run.advance();
   return run.finish();
 }
@@ -557,16 +534,9 @@ void check_checkpoint_path(const std::string& path) {
 
 /// The samples of every replicate from a batched call: an (R, n) or (R, n, d) array.
 std::vector<py_data> rows_of(const py::object& o, std::size_t R, std::size_t n, const char* what) {
-  py::array_t<double, py::array::c_style | py::array::forcecast> a;
-  bool ok = numeric_array(o);
-  if (ok) {
-    try {
-      a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(o);
-      ok = bool(a);
-    } catch (py::error_already_set&) {
-      ok = false;
-    }
-  }
+  const auto numbers = numbers_of(o);
+  const bool ok = numbers.has_value();
+  const darray a = ok ? *numbers : darray();
   if (!ok || (a.ndim() != 2 && a.ndim() != 3))
     throw py::value_error(fmt::format(
         "{} must return an array of shape (replicates, n) or (replicates, n, d)", what));
@@ -642,16 +612,9 @@ ouro::run_result run_batched(const py::object& truth, const py::object& fit,
     std::vector<double> v(R * K);
     for (std::size_t k = 0; k < K; ++k) {
       const py::object out = call(fns[k], "a metric", model);
-      py::array_t<double, py::array::c_style | py::array::forcecast> a;
-      bool ok = numeric_array(out);
-      if (ok) {
-        try {
-          a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(out);
-          ok = bool(a);
-        } catch (py::error_already_set&) {
-          ok = false;
-        }
-      }
+      const auto numbers = numbers_of(out);
+      const bool ok = numbers.has_value();
+      const darray a = ok ? *numbers : darray();
       if (!ok || a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != R)
         throw ouro::run_error(fmt::format(
             "run '{}', generation {}: metric '{}' must return {} numbers (one per replicate)",
@@ -753,8 +716,8 @@ ouro::run_result run_batched(const py::object& truth, const py::object& fit,
 /// Holds a stepped run for one call; a second call meanwhile (another thread, or the model's own
 /// code) raises RuntimeError instead of corrupting the run.
 struct run_guard {
-  py_run& r;
-  explicit run_guard(py_run& run) : r(run) {
+  stepped_run& r;
+  explicit run_guard(stepped_run& run) : r(run) {
     if (r.busy.exchange(true))
       throw std::runtime_error(
           "this run is in use by another call (another thread, or the model's own code); call "
@@ -765,37 +728,33 @@ struct run_guard {
   run_guard& operator=(const run_guard&) = delete;
 };
 
-void bind_python_loop(py::module_& m) {
-  // the bit generator of the replicates' streams (numpy.random.Generator takes any object with
-  // a `capsule` and a `lock`); dynamic_attr so that each thread's object carries its own
-  py::class_<py_stream_bits>(m, "_StreamBits", py::dynamic_attr(),
-                             "Draws a numpy Generator's numbers from a replicate's stream.")
-      .def(py::init<>());
-  py::class_<py_run, std::unique_ptr<py_run>>(m, "_Run")
-      .def_property_readonly("done", &py_run::done)
-      .def_property_readonly("generation", &py_run::generations_done)
-      .def_property_readonly("metric_names", &py_run::metric_names)
+void bind_stepped_run(py::module_& m) {
+  py::class_<stepped_run, std::unique_ptr<stepped_run>>(m, "_Run")
+      .def_property_readonly("done", &stepped_run::done)
+      .def_property_readonly("generation", &stepped_run::generations_done)
+      .def_property_readonly("metric_names", &stepped_run::metric_names)
       .def("advance",
-           [](py_run& r) {
+           [](stepped_run& r) {
              const run_guard guard(r);
              try {
                py::gil_scoped_release release;
                r.advance();
              } catch (const ouro::run_error& e) {
-               raise_run_error(e, r.stash);
+               if (r.on_error) r.on_error(e);
+               throw;
              }
            })
       .def("models",
-           [](py_run& r) {
+           [](stepped_run& r) {
              const run_guard guard(r);
              return r.models();
            })
       .def("values",
-           [](py_run& r) {
+           [](stepped_run& r) {
              const run_guard guard(r);
              return r.values();
            })
-      .def("finish", [](py_run& r, const std::string& experiment) {
+      .def("finish", [](stepped_run& r, const std::string& experiment) {
         const run_guard guard(r);
         py_results out;
         out.res.experiment = experiment;
@@ -806,6 +765,15 @@ void bind_python_loop(py::module_& m) {
         out.res.seconds = out.res.runs.back().seconds;
         return out;
       });
+}
+
+void bind_python_loop(py::module_& m) {
+  // the bit generator of the replicates' streams (numpy.random.Generator takes any object with
+  // a `capsule` and a `lock`); dynamic_attr so that each thread's object carries its own
+  py::class_<py_stream_bits>(m, "_StreamBits", py::dynamic_attr(),
+                             "Draws a numpy Generator's numbers from a replicate's stream.")
+      .def(py::init<>());
+  bind_stepped_run(m);
 
   m.def(
       "_start",
@@ -833,29 +801,8 @@ void bind_python_loop(py::module_& m) {
          const py::dict& settings, const std::string& keep, const std::string& experiment) {
         auto s = common_from(settings);
         ouro::experiments::detail::check_common(s);
-        if (!py::hasattr(truth, "sample"))
-          throw py::type_error("the model has no method sample(n, rng)");
-        py::object f = fit;
-        if (f.is_none() && py::hasattr(truth, "fit")) f = truth.attr("fit");
-        if (f.is_none() || !PyCallable_Check(f.ptr()))
-          throw py::type_error(
-              "no fit: give fit=<callable (data, rng) -> model> or a model with "
-              "a method fit(data, rng)");
-        if (metrics.empty())
-          throw ouro::config_error(
-              "metrics: give at least one, as a dict of name -> function(model) -> numbers");
-        std::vector<std::string> names;
-        py::list fns;
-        for (auto [k, v] : metrics) {
-          if (!py::isinstance<py::str>(k))
-            throw py::type_error("metrics: the names must be strings");
-          if (!PyCallable_Check(v.ptr()))
-            throw py::type_error(
-                fmt::format("metrics: '{}' is not callable", k.cast<std::string>()));
-          names.push_back(k.cast<std::string>());
-          check_metric_name(names.back());
-          fns.append(v);
-        }
+        const py::object f = fit_of(truth, fit);
+        const auto [names, fns] = metrics_of(metrics, "numbers");
         const run_control c = control_from(experiment, 1, keep, false);
         py_results out;
         out.res.experiment = experiment;
