@@ -134,6 +134,30 @@ inline std::string_view unsealed(std::string_view bytes, const std::string& name
   return bytes.substr(0, bytes.size() - 8);
 }
 
+/// Shows generation g of a run (its values, [replicate][metric], and summaries) to the run's
+/// observers; whether one of them asked to stop.
+inline bool notify_observers(const run_options& opt, const run_result& res, std::size_t g,
+                             std::size_t G, std::size_t R, std::span<const double> values,
+                             std::span<const summary_point> points,
+                             std::chrono::steady_clock::time_point t0) {
+  if (opt.observers.empty()) return false;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const generation_report rep{res.label,
+                              g,
+                              G,
+                              R,
+                              res.metric_names,
+                              values,
+                              points,
+                              elapsed,
+                              res.events.size() + res.events_dropped};
+  bool stop = false;
+  for (const auto& ob : opt.observers)
+    if (ob && ob(rep) == observer_action::stop) stop = true;
+  return stop;
+}
+
 inline std::string exception_message(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -507,22 +531,7 @@ bool collapse_run<Loop, Source>::record(std::size_t g) {
   for (std::size_t k = 0; k < K_; ++k) res_.summary[k].push(g, points_[k]);
   if (keep_) res_.values.insert(res_.values.end(), prev_values_.begin(), prev_values_.end());
   res_.generations = g + 1;
-  bool stop = false;
-  if (!opt_.observers.empty()) {
-    const double elapsed = std::chrono::duration<double>(clock::now() - t0_).count();
-    const generation_report rep{res_.label,
-                                g,
-                                G_,
-                                R_,
-                                res_.metric_names,
-                                prev_values_,
-                                points_,
-                                elapsed,
-                                res_.events.size() + res_.events_dropped};
-    for (const auto& ob : opt_.observers)
-      if (ob && ob(rep) == observer_action::stop) stop = true;
-  }
-  return stop;
+  return detail::notify_observers(opt_, res_, g, G_, R_, prev_values_, points_, t0_);
 }
 
 // Generation g's failures (the first one is thrown) and events (kept until g is recorded).

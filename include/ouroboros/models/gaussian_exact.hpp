@@ -381,22 +381,9 @@ class exact_gaussian_batch {
           for (std::size_t k = 0; k < K; ++k) row[r * K + k] = cols_[k][r];
         if (keep_) res_.values.insert(res_.values.end(), row.begin(), row.end());
       }
-      if (!opt_.observers.empty()) {
-        const double elapsed = std::chrono::duration<double>(clock::now() - t0_).count();
-        const generation_report rep{res_.label,
-                                    g,
-                                    G_,
-                                    R_,
-                                    res_.metric_names,
-                                    row,
-                                    std::span<const summary_point>(points, K),
-                                    elapsed,
-                                    res_.events.size() + res_.events_dropped};
-        bool stop = false;
-        for (const auto& ob : opt_.observers)
-          if (ob && ob(rep) == observer_action::stop) stop = true;
-        if (stop) break;
-      }
+      if (ouro::detail::notify_observers(opt_, res_, g, G_, R_, row,
+                                         std::span<const summary_point>(points, K), t0_))
+        break;
       if (next_ < G_ && opt_.interrupt && opt_.interrupt->load(std::memory_order_relaxed)) {
         res_.interrupted = true;
         if (opt_.checkpoint) opt_.checkpoint->save_progress(opt_.label, next_, save());
